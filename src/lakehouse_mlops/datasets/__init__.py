@@ -1,0 +1,6 @@
+"""Kedro dataset classes that give the catalog Delta Lake table semantics."""
+
+from lakehouse_mlops.datasets.delta_spark_dataset import DeltaSparkDataset
+from lakehouse_mlops.datasets.landing_csv_dataset import LandingCsvDataset
+
+__all__ = ["DeltaSparkDataset", "LandingCsvDataset"]

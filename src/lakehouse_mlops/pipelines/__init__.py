@@ -1,0 +1,1 @@
+"""The life-cycle stages, one pipeline each."""

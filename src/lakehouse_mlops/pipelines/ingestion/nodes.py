@@ -1,0 +1,124 @@
+"""Ingestion nodes: landing → bronze → silver + quarantine, and the nothing-lost audit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from functools import reduce
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse_mlops.datasets.landing_csv_dataset import LandedFile
+from lakehouse_mlops.errors import LandingFileError, NothingLostError
+from lakehouse_mlops.pipelines.ingestion import audit, bronze, silver
+from lakehouse_mlops.pipelines.ingestion.rules import parse_rules
+from lakehouse_mlops.pipelines.ingestion.validation import classify
+
+logger = logging.getLogger(__name__)
+
+
+def land_files_to_bronze(
+    landing: Mapping[str, Callable[[], LandedFile]],
+    bronze_state: DataFrame | None,
+    ingestion: dict,
+    feed_name: str,
+    file_suffix: str,
+) -> tuple[DataFrame, list[dict]]:
+    """Read the landing files not yet in bronze into raw rows with lineage columns.
+
+    A file already in bronze (same path) is skipped; a new path with the content of an ingested
+    file is reported as ``duplicate_file``; an unreadable file (empty, header lacking a column,
+    outside a batch folder) is reported as ``rejected`` and stays in landing.
+    """
+    rules = parse_rules(ingestion)
+    feed = rules.feed(feed_name)
+    known = bronze.ingested_files(bronze_state)
+    seen_sha = {sha: path for path, sha in known.items()}
+    parts, reports = [], []
+    for source_file, batch_id, load in bronze.new_partitions(landing, feed_name, file_suffix, known):
+        problem = bronze.batch_problem(batch_id)
+        landed = load() if problem is None else None
+        if landed is not None and landed.sha256 in seen_sha:
+            reports.append(bronze.FileReport(feed_name, batch_id, source_file, landed.sha256,
+                                             "duplicate_file",
+                                             f"same content as {seen_sha[landed.sha256]}", 0))
+            continue
+        header = bronze.read_header(landed, rules.delimiter) if landed is not None else None
+        problem = problem or bronze.header_problem(header, feed)
+        sha = landed.sha256 if landed is not None else None
+        if problem:
+            reports.append(bronze.FileReport(feed_name, batch_id, source_file, sha, "rejected",
+                                             problem, None))
+            continue
+        seen_sha[sha] = source_file
+        parts.append(bronze.parse_rows(landed, header, feed, rules.delimiter, source_file, batch_id))
+        reports.append(bronze.FileReport(feed_name, batch_id, source_file, sha, "ingested", None,
+                                         None))
+    for report in reports:
+        logger.info("%s: %s%s", report.source_file, report.status,
+                    f" ({report.reason})" if report.reason else "")
+    rows = reduce(DataFrame.unionByName, parts) if parts else bronze.empty_bronze(feed)
+    return rows, [r.as_row() for r in reports]
+
+
+def validate_batches(
+    bronze_table: DataFrame,
+    audit_state: DataFrame | None,
+    ingestion: dict,
+    feed_name: str,
+    **references: DataFrame,
+) -> tuple[DataFrame, DataFrame, list[dict]]:
+    """Type and validate the bronze rows of every batch not yet audited as complete.
+
+    Returns the silver rows (to MERGE), the quarantine rows and the row count per disposition.
+    """
+    feed = parse_rules(ingestion).feed(feed_name)
+    pending = audit.pending_batches(bronze_table, audit_state, feed_name)
+    rows = bronze_table.filter(F.col("_batch_id").isin(sorted(pending)))
+    disposed = silver.dispose(classify(rows, feed, references, parse_rules(ingestion).null_tokens), feed)
+    counts = silver.disposition_counts(disposed) if pending else []
+    return silver.silver_rows(disposed, feed), silver.quarantine_rows(disposed, feed_name), counts
+
+
+def collect_quarantine(*quarantines: DataFrame) -> DataFrame:
+    """One quarantine table for all feeds (partitioned by source table and batch)."""
+    return reduce(DataFrame.unionByName, quarantines)
+
+
+def audit_feed(
+    counts: list[dict],
+    bronze_table: DataFrame,
+    silver_table: DataFrame | None,
+    quarantine_table: DataFrame | None,
+    feed_name: str,
+) -> list[dict]:
+    """Check rows landed = silver + quarantined + duplicates for each batch ingested now."""
+    return audit.audit_batches(counts, bronze_table, silver_table, quarantine_table,
+                               feed_name)
+
+
+def record_ingestion(*results: list[dict]) -> tuple[DataFrame, DataFrame, dict]:
+    """Audit rows and file log as tables, plus a summary for the final check.
+
+    ``results`` alternates per feed: audit rows, file reports.
+    """
+    audits = [row for rows in results[0::2] for row in rows]
+    files = [row for rows in results[1::2] for row in rows]
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    summary = audit.summarize(audits, files)
+    return (spark.createDataFrame(audits, audit.AUDIT_SCHEMA),
+            spark.createDataFrame(files, audit.FILE_LOG_SCHEMA), summary)
+
+
+def enforce_nothing_lost(summary: dict) -> None:
+    """Fail the run, loudly and by name, when a batch does not add up or a file was rejected."""
+    for line in summary["lines"]:
+        logger.info(line)
+    if summary["mismatches"]:
+        raise NothingLostError("rows were lost or double counted: " + "; ".join(summary["mismatches"]))
+    if summary["rejected"]:
+        raise LandingFileError(
+            "landing file(s) could not be ingested (they stay in landing; fix or remove them and "
+            "re-run): " + "; ".join(summary["rejected"])
+        )

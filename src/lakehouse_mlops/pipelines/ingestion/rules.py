@@ -1,0 +1,108 @@
+"""Validation rules of the landing feeds, parsed once from ``parameters_ingestion.yml``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from lakehouse_mlops.errors import ConfigError
+
+SOURCE = "conf/*/parameters_ingestion.yml (key 'ingestion')"
+
+ColumnType = Literal["string", "int", "long", "double", "timestamp", "date"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnRule(_Strict):
+    """How one source column is typed and what values it may hold."""
+
+    type: ColumnType = "string"
+    nullable: bool = True
+    min: float | None = None
+    max: float | None = None
+    greater_than: float | None = None
+    allowed: list[str] | None = None
+    pattern: str | None = None
+    format: str | None = None
+    references: str | None = None
+    also_known: list[str] = []
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _reference_is_table_dot_column(self) -> ColumnRule:
+        if self.references is not None and self.references.count(".") != 1:
+            raise ValueError(f"references '{self.references}' must be '<feed>.<column>'")
+        return self
+
+    @property
+    def reference_feed(self) -> str | None:
+        return self.references.split(".")[0] if self.references else None
+
+    @property
+    def reference_column(self) -> str | None:
+        return self.references.split(".")[1] if self.references else None
+
+
+class DerivedColumn(_Strict):
+    """A column computed from source columns: a calendar date or a composite key."""
+
+    make_date: list[str] | None = None
+    concat_key: list[str] | None = None
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> DerivedColumn:
+        kinds = [k for k in ("make_date", "concat_key") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of make_date / concat_key (got {kinds or 'none'})")
+        if self.make_date is not None and len(self.make_date) != 3:
+            raise ValueError("make_date needs [year, month, day] columns")
+        return self
+
+
+class FeedRules(_Strict):
+    """Columns, derived columns and business key of one feed."""
+
+    key: list[str]
+    columns: dict[str, ColumnRule]
+    derived: dict[str, DerivedColumn] = {}
+
+    @model_validator(mode="after")
+    def _key_columns_exist(self) -> FeedRules:
+        known = set(self.columns) | set(self.derived)
+        missing = [k for k in self.key if k not in known]
+        if missing:
+            raise ValueError(f"key columns {missing} are neither columns nor derived columns")
+        return self
+
+    @property
+    def referenced_feeds(self) -> set[str]:
+        return {r.reference_feed for r in self.columns.values() if r.reference_feed}
+
+
+class IngestionRules(_Strict):
+    """All landing feeds plus the CSV conventions of the source systems."""
+
+    delimiter: str = ","
+    null_tokens: list[str] = ["", "NA"]
+    feeds: dict[str, FeedRules]
+
+    def feed(self, name: str) -> FeedRules:
+        if name not in self.feeds:
+            raise ConfigError(f"{SOURCE}: no rules for feed '{name}' (known: {sorted(self.feeds)})")
+        return self.feeds[name]
+
+
+def parse_rules(raw: dict[str, Any]) -> IngestionRules:
+    """Parse the ``ingestion`` parameters; unknown keys and bad values name the file and key."""
+    try:
+        return IngestionRules.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{SOURCE}: {problems}") from exc

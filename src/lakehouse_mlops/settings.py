@@ -1,0 +1,19 @@
+"""Project settings."""
+
+from kedro.config import OmegaConfigLoader  # noqa: F401 - the documented default, named for readers
+
+from lakehouse_mlops.hooks import SparkHooks
+
+HOOKS = (SparkHooks(),)
+
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    "config_patterns": {
+        "spark": ["spark*", "spark*/**"],
+        "parameters": ["parameters*", "parameters*/**", "**/parameters*"],
+    },
+    # The default merge replaces whole top-level keys between envs; soft merge lets an env override
+    # one Spark setting or one parameter without restating the rest.
+    "merge_strategy": {"parameters": "soft", "spark": "soft"},
+}
