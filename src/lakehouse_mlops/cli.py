@@ -25,9 +25,15 @@ def _globals(env: str | None) -> dict:
     from kedro.config import OmegaConfigLoader
 
     path = _project_path()
-    loader = OmegaConfigLoader(str(path / settings.CONF_SOURCE), env=env,
-                               **{k: v for k, v in settings.CONFIG_LOADER_ARGS.items()
-                                  if k in ("base_env", "default_run_env")})
+    loader = OmegaConfigLoader(
+        str(path / settings.CONF_SOURCE),
+        env=env,
+        **{
+            k: v
+            for k, v in settings.CONFIG_LOADER_ARGS.items()
+            if k in ("base_env", "default_run_env")
+        },
+    )
     return loader["globals"]
 
 

@@ -15,13 +15,43 @@ from pathlib import Path
 
 import pandas as pd
 
-FLIGHT_SCHEDULE = ["year", "month", "day", "sched_dep_time", "sched_arr_time", "carrier", "flight",
-                   "tailnum", "origin", "dest", "distance", "hour", "minute", "time_hour"]
-FLIGHT_OUTCOME = ["year", "month", "day", "carrier", "flight", "origin", "sched_dep_time",
-                  "dep_time", "dep_delay", "arr_time", "arr_delay", "air_time"]
+FLIGHT_SCHEDULE = [
+    "year",
+    "month",
+    "day",
+    "sched_dep_time",
+    "sched_arr_time",
+    "carrier",
+    "flight",
+    "tailnum",
+    "origin",
+    "dest",
+    "distance",
+    "hour",
+    "minute",
+    "time_hour",
+]
+FLIGHT_OUTCOME = [
+    "year",
+    "month",
+    "day",
+    "carrier",
+    "flight",
+    "origin",
+    "sched_dep_time",
+    "dep_time",
+    "dep_delay",
+    "arr_time",
+    "arr_delay",
+    "air_time",
+]
 #: Integer columns with gaps: written as integers (pandas would print 517.0), as the source does.
-INTEGER_COLUMNS = {"flights": ["dep_time", "arr_time"], "planes": ["year", "engines", "seats", "speed"],
-                   "airports": ["alt", "tz"], "weather": ["wind_dir"]}
+INTEGER_COLUMNS = {
+    "flights": ["dep_time", "arr_time"],
+    "planes": ["year", "engines", "seats", "speed"],
+    "airports": ["alt", "tz"],
+    "weather": ["wind_dir"],
+}
 REFERENCE_FEEDS = ("airlines", "airports", "planes")
 FIRST_MONTH = "2013-01"
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from functools import reduce
 from typing import Any
 
 from delta.tables import DeltaTable
-from kedro.io.core import AbstractDataset, DatasetError
+from kedro.io.core import AbstractDataset, DatasetError, get_protocol_and_path
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
@@ -80,7 +81,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
                 raise DatasetError(f"constraints: name '{name}' is not a plain identifier")
         if if_missing not in IF_MISSING:
             raise DatasetError(f"if_missing '{if_missing}' is not one of {list(IF_MISSING)}")
-        self._filepath = filepath
+        self._filepath = _absolute_if_local(filepath)
         self._write_mode = write_mode
         self._merge_keys = list(merge_keys or [])
         self._update_when_changed = list(update_when_changed or [])
@@ -143,14 +144,18 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
             return
         if not exists:
             self._create_table(data)
-        if self._write_mode == "merge":
-            self._merge(data)
+        if self._write_mode == "merge" and exists:
+            if not self._merge(data):
+                logger.info(
+                    "%s: every row already present, table left at its version", self._filepath
+                )
         elif self._write_mode == "replace_partitions":
             self._writer(data, "overwrite").option("partitionOverwriteMode", "dynamic").save(
                 self._filepath
             )
-        else:
-            self._writer(data, self._write_mode).save(self._filepath)
+        else:  # append, overwrite, and the first merge into a new table (nothing to match yet)
+            mode = "append" if self._write_mode == "merge" else self._write_mode
+            self._writer(data, mode).save(self._filepath)
         self.last_saved_version = self.current_version()
         logger.info("%s: committed version %s", self._filepath, self.last_saved_version)
 
@@ -183,15 +188,24 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
                 f"ALTER TABLE delta.`{self._filepath}` ADD CONSTRAINT {name} CHECK ({expression})"
             )
 
-    def _merge(self, data: DataFrame) -> None:
-        target = DeltaTable.forPath(self._spark(), self._filepath).alias("target")
+    def _merge(self, data: DataFrame) -> bool:
+        """MERGE ``data`` on the keys; returns False when no row would change (no commit)."""
+        target = DeltaTable.forPath(self._spark(), self._filepath)
+        if self._update_when_changed:
+            # Delta commits even a merge that changes nothing; keep only new or changed rows.
+            same = [*self._merge_keys, *self._update_when_changed]
+            current = target.toDF().select(*same)
+            data = data.join(current, _null_safe_equal(data, current, same), "left_anti")
+            if data.isEmpty():
+                return False
         on = reduce(
             lambda acc, cond: acc & cond,
             [F.col(f"target.`{k}`") == F.col(f"source.`{k}`") for k in self._merge_keys],
         )
-        merge = target.merge(data.alias("source"), on)
+        merge = target.alias("target").merge(data.alias("source"), on)
         merge = merge.whenMatchedUpdateAll(condition=self._changed_condition())
         merge.whenNotMatchedInsertAll().execute()
+        return True
 
     def _changed_condition(self) -> Column | None:
         if not self._update_when_changed:
@@ -205,13 +219,29 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         )
 
 
+def _null_safe_equal(left: DataFrame, right: DataFrame, columns: list[str]) -> Column:
+    return reduce(lambda acc, c: acc & c, [left[c].eqNullSafe(right[c]) for c in columns])
+
+
+def _absolute_if_local(filepath: str) -> str:
+    """Local paths made absolute (Delta SQL needs them); URIs such as s3://… are left alone."""
+    protocol, _ = get_protocol_and_path(filepath)
+    return os.path.abspath(filepath) if protocol == "file" and "://" not in filepath else filepath
+
+
 def nullable_nested(data_type: DataType) -> DataType:
     """The type with every nested field nullable: Delta rejects NOT NULL inside arrays and maps."""
     if isinstance(data_type, StructType):
-        return StructType([StructField(f.name, nullable_nested(f.dataType), True, f.metadata)
-                           for f in data_type.fields])
+        return StructType(
+            [
+                StructField(f.name, nullable_nested(f.dataType), True, f.metadata)
+                for f in data_type.fields
+            ]
+        )
     if isinstance(data_type, ArrayType):
         return ArrayType(nullable_nested(data_type.elementType), True)
     if isinstance(data_type, MapType):
-        return MapType(nullable_nested(data_type.keyType), nullable_nested(data_type.valueType), True)
+        return MapType(
+            nullable_nested(data_type.keyType), nullable_nested(data_type.valueType), True
+        )
     return data_type

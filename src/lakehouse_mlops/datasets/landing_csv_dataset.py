@@ -1,4 +1,6 @@
-"""One landing file as numbered raw lines (``_row_number`` = line number, header = 1), so that every row can be traced to its line in the file."""
+"""One landing file as numbered raw lines (``_row_number`` = line number, header = 1).
+
+Every row can be traced to its line in the file."""
 
 from __future__ import annotations
 
@@ -31,10 +33,10 @@ class LandingCsvDataset(AbstractDataset[None, LandedFile]):
 
     Lines are kept as raw text (no parsing, no decoding repairs) so that validation can name the
     exact line of every problem and nothing is lost before bronze. Meant as the ``dataset`` of a
-    ``partitions.PartitionedDataset`` that lists the landing zone of one feed::
+    ``LandingZoneDataset`` that lists the landing zone of one feed::
 
         landing_flights:
-          type: partitions.PartitionedDataset
+          type: lakehouse_mlops.datasets.LandingZoneDataset
           path: data/01_landing/flights
           filename_suffix: .csv
           dataset: lakehouse_mlops.datasets.LandingCsvDataset
@@ -55,7 +57,9 @@ class LandingCsvDataset(AbstractDataset[None, LandedFile]):
         return self._fs.exists(self._path)
 
     def save(self, data: None) -> None:
-        raise DatasetError("LandingCsvDataset is read-only: the source simulator writes landing files")
+        raise DatasetError(
+            "LandingCsvDataset is read-only: the source simulator writes landing files"
+        )
 
     def load(self) -> LandedFile:
         sha, size = self._checksum()
@@ -90,7 +94,11 @@ def number_lines(lines: DataFrame) -> DataFrame:
     for part, count in counts:
         offsets[part] = running
         running += count
-    offset_map = F.create_map(*[F.lit(x) for pair in offsets.items() for x in pair]) if offsets else None
+    offset_map = (
+        F.create_map(*[F.lit(x) for pair in offsets.items() for x in pair]) if offsets else None
+    )
     position = F.col("_mid") - F.shiftleft(partition, _PARTITION_SHIFT)
-    number = (F.element_at(offset_map, partition) + position + 1) if offset_map is not None else F.lit(1)
+    number = (
+        (F.element_at(offset_map, partition) + position + 1) if offset_map is not None else F.lit(1)
+    )
     return with_id.withColumn("_row_number", number.cast("long")).drop("_mid")

@@ -14,14 +14,17 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 from lakehouse_mlops.datasets.landing_csv_dataset import LandedFile
 from lakehouse_mlops.pipelines.ingestion.rules import FeedRules
 
+MALFORMED_ENCODING, MALFORMED_BLANK, MALFORMED_FIELDS = "encoding", "blank", "field_count"
 BATCH_PATTERN = re.compile(r"\d{4}-\d{2}")
-LINEAGE = StructType([
-    StructField("_batch_id", StringType(), False),
-    StructField("_source_file", StringType(), False),
-    StructField("_file_sha256", StringType(), False),
-    StructField("_row_number", LongType(), False),
-    StructField("_ingested_at", TimestampType(), False),
-])
+LINEAGE = StructType(
+    [
+        StructField("_batch_id", StringType(), False),
+        StructField("_source_file", StringType(), False),
+        StructField("_file_sha256", StringType(), False),
+        StructField("_row_number", LongType(), False),
+        StructField("_ingested_at", TimestampType(), False),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,11 @@ class FileReport:
 def bronze_schema(feed: FeedRules) -> StructType:
     """Every declared column as a raw string, the rescue columns, then the lineage columns."""
     raw = [StructField(c, StringType(), True) for c in feed.columns]
-    rescue = [StructField("_rescued_data", StringType(), True),
-              StructField("_corrupt_record", StringType(), True)]
+    rescue = [
+        StructField("_rescued_data", StringType(), True),
+        StructField("_corrupt_record", StringType(), True),
+        StructField("_malformed", StringType(), True),
+    ]
     return StructType(raw + rescue + LINEAGE.fields)
 
 
@@ -56,8 +62,12 @@ def ingested_files(bronze: DataFrame | None) -> dict[str, str]:
     return {r["_source_file"]: r["_file_sha256"] for r in rows}
 
 
-def new_partitions(landing: Mapping[str, Callable[[], LandedFile]], feed_name: str, suffix: str,
-                   known: Mapping[str, str]) -> list[tuple[str, str, Callable[[], LandedFile]]]:
+def new_partitions(
+    landing: Mapping[str, Callable[[], LandedFile]],
+    feed_name: str,
+    suffix: str,
+    known: Mapping[str, str],
+) -> list[tuple[str, str, Callable[[], LandedFile]]]:
     """(source_file, batch_id, loader) of landing files not yet in bronze, in name order."""
     pending = []
     for partition_id in sorted(landing):
@@ -87,21 +97,39 @@ def header_problem(header: list[str] | None, feed: FeedRules) -> str | None:
     return None
 
 
-def parse_rows(landed: LandedFile, header: list[str], feed: FeedRules, delimiter: str,
-               source_file: str, batch_id: str) -> DataFrame:
+def parse_rows(
+    landed: LandedFile,
+    header: list[str],
+    feed: FeedRules,
+    delimiter: str,
+    source_file: str,
+    batch_id: str,
+) -> DataFrame:
     """The file's data lines as bronze rows (columns by header name, extras rescued as JSON)."""
     ddl = ", ".join(f"`{h.replace('`', '``')}` STRING" for h in header) + ", _corrupt_record STRING"
-    options = {"sep": delimiter, "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"}
+    options = {
+        "sep": delimiter,
+        "mode": "PERMISSIVE",
+        "columnNameOfCorruptRecord": "_corrupt_record",
+    }
     line = F.regexp_replace("_line", "\r$", "")
     parsed = landed.lines.filter(F.col("_row_number") > 1).withColumn(
-        "_p", F.from_csv(line, ddl, options))
+        "_p", F.from_csv(line, ddl, options)
+    )
     extras = [h for h in header if h not in feed.columns]
     rescued = F.to_json(F.struct(*[F.col(f"_p.`{h}`") for h in extras])) if extras else F.lit(None)
-    corrupt = F.when(line == "", F.lit("")).otherwise(F.col("_p._corrupt_record"))
+    # Checked on the raw bytes: the CSV parser would silently turn invalid UTF-8 into U+FFFD.
+    malformed = (
+        F.when(~F.is_valid_utf8("_line"), F.lit(MALFORMED_ENCODING))
+        .when(line == "", F.lit(MALFORMED_BLANK))
+        .when(F.col("_p._corrupt_record").isNotNull(), F.lit(MALFORMED_FIELDS))
+    )
+    corrupt = F.when(malformed.isNotNull(), F.col("_line"))
     return parsed.select(
         *[F.col(f"_p.`{c}`").alias(c) for c in feed.columns],
         rescued.cast("string").alias("_rescued_data"),
         corrupt.alias("_corrupt_record"),
+        malformed.alias("_malformed"),
         F.lit(batch_id).alias("_batch_id"),
         F.lit(source_file).alias("_source_file"),
         F.lit(landed.sha256).alias("_file_sha256"),

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Mapping
 from functools import reduce
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -36,28 +37,46 @@ def land_files_to_bronze(
     known = bronze.ingested_files(bronze_state)
     seen_sha = {sha: path for path, sha in known.items()}
     parts, reports = [], []
-    for source_file, batch_id, load in bronze.new_partitions(landing, feed_name, file_suffix, known):
+    for source_file, batch_id, load in bronze.new_partitions(
+        landing, feed_name, file_suffix, known
+    ):
         problem = bronze.batch_problem(batch_id)
         landed = load() if problem is None else None
         if landed is not None and landed.sha256 in seen_sha:
-            reports.append(bronze.FileReport(feed_name, batch_id, source_file, landed.sha256,
-                                             "duplicate_file",
-                                             f"same content as {seen_sha[landed.sha256]}", 0))
+            reports.append(
+                bronze.FileReport(
+                    feed_name,
+                    batch_id,
+                    source_file,
+                    landed.sha256,
+                    "duplicate_file",
+                    f"same content as {seen_sha[landed.sha256]}",
+                    0,
+                )
+            )
             continue
         header = bronze.read_header(landed, rules.delimiter) if landed is not None else None
         problem = problem or bronze.header_problem(header, feed)
         sha = landed.sha256 if landed is not None else None
         if problem:
-            reports.append(bronze.FileReport(feed_name, batch_id, source_file, sha, "rejected",
-                                             problem, None))
+            reports.append(
+                bronze.FileReport(feed_name, batch_id, source_file, sha, "rejected", problem, None)
+            )
             continue
         seen_sha[sha] = source_file
-        parts.append(bronze.parse_rows(landed, header, feed, rules.delimiter, source_file, batch_id))
-        reports.append(bronze.FileReport(feed_name, batch_id, source_file, sha, "ingested", None,
-                                         None))
+        parts.append(
+            bronze.parse_rows(landed, header, feed, rules.delimiter, source_file, batch_id)
+        )
+        reports.append(
+            bronze.FileReport(feed_name, batch_id, source_file, sha, "ingested", None, None)
+        )
     for report in reports:
-        logger.info("%s: %s%s", report.source_file, report.status,
-                    f" ({report.reason})" if report.reason else "")
+        logger.info(
+            "%s: %s%s",
+            report.source_file,
+            report.status,
+            f" ({report.reason})" if report.reason else "",
+        )
     rows = reduce(DataFrame.unionByName, parts) if parts else bronze.empty_bronze(feed)
     return rows, [r.as_row() for r in reports]
 
@@ -76,7 +95,9 @@ def validate_batches(
     feed = parse_rules(ingestion).feed(feed_name)
     pending = audit.pending_batches(bronze_table, audit_state, feed_name)
     rows = bronze_table.filter(F.col("_batch_id").isin(sorted(pending)))
-    disposed = silver.dispose(classify(rows, feed, references, parse_rules(ingestion).null_tokens), feed)
+    classified = classify(rows, feed, references, parse_rules(ingestion).null_tokens)
+    # Counted, merged into silver and written to quarantine: computed once, not three times.
+    disposed = silver.dispose(classified, feed).persist(StorageLevel.MEMORY_AND_DISK)
     counts = silver.disposition_counts(disposed) if pending else []
     return silver.silver_rows(disposed, feed), silver.quarantine_rows(disposed, feed_name), counts
 
@@ -94,8 +115,7 @@ def audit_feed(
     feed_name: str,
 ) -> list[dict]:
     """Check rows landed = silver + quarantined + duplicates for each batch ingested now."""
-    return audit.audit_batches(counts, bronze_table, silver_table, quarantine_table,
-                               feed_name)
+    return audit.audit_batches(counts, bronze_table, silver_table, quarantine_table, feed_name)
 
 
 def record_ingestion(*results: list[dict]) -> tuple[DataFrame, DataFrame, dict]:
@@ -107,8 +127,11 @@ def record_ingestion(*results: list[dict]) -> tuple[DataFrame, DataFrame, dict]:
     files = [row for rows in results[1::2] for row in rows]
     spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     summary = audit.summarize(audits, files)
-    return (spark.createDataFrame(audits, audit.AUDIT_SCHEMA),
-            spark.createDataFrame(files, audit.FILE_LOG_SCHEMA), summary)
+    return (
+        spark.createDataFrame(audits, audit.AUDIT_SCHEMA),
+        spark.createDataFrame(files, audit.FILE_LOG_SCHEMA),
+        summary,
+    )
 
 
 def enforce_nothing_lost(summary: dict) -> None:
@@ -116,7 +139,9 @@ def enforce_nothing_lost(summary: dict) -> None:
     for line in summary["lines"]:
         logger.info(line)
     if summary["mismatches"]:
-        raise NothingLostError("rows were lost or double counted: " + "; ".join(summary["mismatches"]))
+        raise NothingLostError(
+            "rows were lost or double counted: " + "; ".join(summary["mismatches"])
+        )
     if summary["rejected"]:
         raise LandingFileError(
             "landing file(s) could not be ingested (they stay in landing; fix or remove them and "

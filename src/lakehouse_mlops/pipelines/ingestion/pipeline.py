@@ -55,8 +55,12 @@ def _feed_nodes(feed: str) -> list[Node]:
         ),
         node(
             _named(nodes.audit_feed, feed_name=feed),
-            inputs=[f"disposition_counts_{feed}", f"bronze_{feed}", f"silver_{feed}",
-                    "silver_quarantine"],
+            inputs=[
+                f"disposition_counts_{feed}",
+                f"bronze_{feed}",
+                f"silver_{feed}",
+                "silver_quarantine",
+            ],
             outputs=f"audit_{feed}",
             name=f"audit_{feed}",
             tags=["audit", feed],
@@ -69,14 +73,27 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             *per_feed,
-            node(nodes.collect_quarantine, inputs=[f"quarantine_{f}" for f in FEEDS],
-                 outputs="silver_quarantine", name="collect_quarantine", tags=["silver"]),
-            node(nodes.record_ingestion,
-                 inputs=[name for f in FEEDS for name in (f"audit_{f}", f"file_reports_{f}")],
-                 outputs=["ingestion_audit", "ingestion_file_log", "ingestion_summary"],
-                 name="record_ingestion", tags=["audit"]),
-            node(nodes.enforce_nothing_lost, inputs="ingestion_summary", outputs=None,
-                 name="enforce_nothing_lost", tags=["audit"]),
+            node(
+                nodes.collect_quarantine,
+                inputs=[f"quarantine_{f}" for f in FEEDS],
+                outputs="silver_quarantine",
+                name="collect_quarantine",
+                tags=["silver"],
+            ),
+            node(
+                nodes.record_ingestion,
+                inputs=[name for f in FEEDS for name in (f"audit_{f}", f"file_reports_{f}")],
+                outputs=["ingestion_audit", "ingestion_file_log", "ingestion_summary"],
+                name="record_ingestion",
+                tags=["audit"],
+            ),
+            node(
+                nodes.enforce_nothing_lost,
+                inputs="ingestion_summary",
+                outputs=None,
+                name="enforce_nothing_lost",
+                tags=["audit"],
+            ),
         ],
         tags="ingestion",
     )

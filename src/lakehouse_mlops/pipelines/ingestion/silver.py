@@ -28,20 +28,35 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
     by_copy = Window.partitionBy(*feed.key, "_row_hash").orderBy("_source_file", "_row_number")
     where = F.concat(F.col("_source_file"), F.lit(":"), F.col("_row_number").cast("string"))
     rows = (
-        rows.withColumn("_versions", F.size(F.collect_set(F.when(valid, F.col("_row_hash"))).over(by_key)))
+        rows.withColumn(
+            "_versions", F.size(F.collect_set(F.when(valid, F.col("_row_hash"))).over(by_key))
+        )
         .withColumn("_copy", F.row_number().over(by_copy))
         .withColumn("_key_rows", F.array_sort(F.collect_list(F.when(valid, where)).over(by_key)))
     )
     conflict = valid & (F.col("_versions") > 1)
     key_text = F.concat_ws("|", *[F.col(k).cast("string") for k in feed.key])
     conflict_failure = failure(
-        "unique_key", "+".join(feed.key), key_text,
-        F.concat(F.lit(f"key ({', '.join(feed.key)}) = "), key_text,
-                 F.lit(" appears with different values at "), F.array_join("_key_rows", ", ")))
+        "unique_key",
+        "+".join(feed.key),
+        key_text,
+        F.concat(
+            F.lit(f"key ({', '.join(feed.key)}) = "),
+            key_text,
+            F.lit(" appears with different values at "),
+            F.array_join("_key_rows", ", "),
+        ),
+    )
     return (
-        rows.withColumn(FAILURES, F.when(conflict, F.array(conflict_failure)).otherwise(F.col(FAILURES)))
-        .withColumn(DISPOSITION, F.when(~valid | conflict, F.lit(QUARANTINE))
-                    .when(F.col("_copy") > 1, F.lit(DUPLICATE)).otherwise(F.lit(SILVER)))
+        rows.withColumn(
+            FAILURES, F.when(conflict, F.array(conflict_failure)).otherwise(F.col(FAILURES))
+        )
+        .withColumn(
+            DISPOSITION,
+            F.when(~valid | conflict, F.lit(QUARANTINE))
+            .when(F.col("_copy") > 1, F.lit(DUPLICATE))
+            .otherwise(F.lit(SILVER)),
+        )
         .drop("_versions", "_copy", "_key_rows")
     )
 
@@ -58,7 +73,9 @@ def quarantine_rows(disposed: DataFrame, feed_name: str) -> DataFrame:
     messages = F.transform(F.col(FAILURES), lambda f: f["message"])
     return disposed.filter(F.col(DISPOSITION) == QUARANTINE).select(
         F.lit(feed_name).alias("source_table"),
-        "_batch_id", "_source_file", "_row_number",
+        "_batch_id",
+        "_source_file",
+        "_row_number",
         F.to_json(F.col(RAW)).alias("raw_values"),
         F.col(FAILURES).alias("failed_rules"),
         F.array_join(messages, "; ").alias("reason"),
@@ -70,5 +87,7 @@ def quarantine_rows(disposed: DataFrame, feed_name: str) -> DataFrame:
 def disposition_counts(disposed: DataFrame) -> list[dict]:
     """Rows per batch and disposition (one small aggregate)."""
     counts = disposed.groupBy("_batch_id", DISPOSITION).count().collect()
-    return [{"batch_id": r["_batch_id"], "disposition": r[DISPOSITION], "rows": r["count"]}
-            for r in counts]
+    return [
+        {"batch_id": r["_batch_id"], "disposition": r[DISPOSITION], "rows": r["count"]}
+        for r in counts
+    ]

@@ -1,0 +1,112 @@
+"""DeltaSparkDataset against real Delta tables."""
+
+from __future__ import annotations
+
+import pytest
+from kedro.io.core import DatasetError
+
+from lakehouse_mlops.datasets import DeltaSparkDataset
+
+SCHEMA = "id INT, batch STRING, value DOUBLE, tag STRING"
+
+
+def rows(spark, data):
+    return spark.createDataFrame(data, SCHEMA)
+
+
+def table(path, **kwargs) -> DeltaSparkDataset:
+    return DeltaSparkDataset(filepath=str(path), **kwargs)
+
+
+def as_set(df):
+    return {tuple(r) for r in df.select("id", "batch", "value", "tag").collect()}
+
+
+def test_append_adds_rows_and_records_versions(spark, tmp_path):
+    ds = table(tmp_path / "t", write_mode="append")
+    ds.save(rows(spark, [(1, "a", 1.0, "x")]))
+    first = ds.last_saved_version
+    ds.save(rows(spark, [(2, "a", 2.0, "y")]))
+    assert ds.last_saved_version == first + 1
+    assert as_set(ds.load()) == {(1, "a", 1.0, "x"), (2, "a", 2.0, "y")}
+    assert ds.last_loaded_version == ds.last_saved_version
+
+
+def test_overwrite_replaces_table(spark, tmp_path):
+    ds = table(tmp_path / "t", write_mode="overwrite")
+    ds.save(rows(spark, [(1, "a", 1.0, "x")]))
+    ds.save(rows(spark, [(2, "b", 2.0, "y")]))
+    assert as_set(ds.load()) == {(2, "b", 2.0, "y")}
+
+
+def test_merge_upserts_on_keys_and_skips_unchanged_rows(spark, tmp_path):
+    ds = table(tmp_path / "t", write_mode="merge", merge_keys=["id"], update_when_changed=["value"])
+    ds.save(rows(spark, [(1, "a", 1.0, "x"), (2, "a", 2.0, "x")]))
+    ds.save(rows(spark, [(2, "b", 20.0, "y"), (3, "b", 3.0, "y")]))
+    assert as_set(ds.load()) == {(1, "a", 1.0, "x"), (2, "b", 20.0, "y"), (3, "b", 3.0, "y")}
+    # Same value, other tag: not a change by update_when_changed, so the row is left alone.
+    ds.save(rows(spark, [(1, "c", 1.0, "z")]))
+    assert (1, "a", 1.0, "x") in as_set(ds.load())
+
+
+def test_replace_partitions_replaces_only_incoming_batches(spark, tmp_path):
+    ds = table(tmp_path / "t", write_mode="replace_partitions", partition_by=["batch"])
+    ds.save(rows(spark, [(1, "a", 1.0, "x"), (2, "b", 2.0, "x")]))
+    ds.save(rows(spark, [(3, "b", 3.0, "y")]))
+    assert as_set(ds.load()) == {(1, "a", 1.0, "x"), (3, "b", 3.0, "y")}
+
+
+def test_pinned_version_loads_that_version(spark, tmp_path):
+    ds = table(tmp_path / "t", write_mode="append")
+    ds.save(rows(spark, [(1, "a", 1.0, "x")]))
+    pinned_version = ds.last_saved_version
+    ds.save(rows(spark, [(2, "a", 2.0, "x")]))
+    pinned = table(tmp_path / "t", version=pinned_version)
+    assert as_set(pinned.load()) == {(1, "a", 1.0, "x")}
+    assert pinned.last_loaded_version == pinned_version
+
+
+def test_empty_write_to_existing_table_commits_nothing(spark, tmp_path):
+    ds = table(tmp_path / "t", write_mode="append")
+    ds.save(rows(spark, [(1, "a", 1.0, "x")]))
+    before = ds.current_version()
+    ds.save(rows(spark, []))
+    assert ds.current_version() == before
+
+
+def test_missing_table_loads_as_none_or_fails_clearly(tmp_path, spark):
+    assert table(tmp_path / "nope", if_missing="none").load() is None
+    with pytest.raises(DatasetError, match="does not exist"):
+        table(tmp_path / "nope").load()
+
+
+def test_constraints_not_null_and_comments_are_applied(spark, tmp_path):
+    ds = table(
+        tmp_path / "t",
+        write_mode="append",
+        constraints={"value_positive": "value > 0"},
+        not_null=["id"],
+        column_comments={"value": "A positive number."},
+    )
+    ds.save(rows(spark, [(1, "a", 1.0, "x")]))
+    with pytest.raises(Exception, match="(?i)check constraint|value_positive"):
+        ds.save(rows(spark, [(2, "a", -1.0, "x")]))
+    with pytest.raises(Exception, match="(?i)null"):
+        ds.save(rows(spark, [(None, "a", 1.0, "x")]))
+    comments = {f.name: f.metadata.get("comment") for f in ds.load().schema.fields}
+    assert comments["value"] == "A positive number."
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"write_mode": "upsert"}, "write_mode 'upsert'"),
+        ({"write_mode": "merge"}, "needs merge_keys"),
+        ({"write_mode": "replace_partitions"}, "needs partition_by"),
+        ({"if_missing": "empty"}, "if_missing 'empty'"),
+        ({"constraints": {"bad name": "x > 0"}}, "'bad name' is not a plain identifier"),
+    ],
+)
+def test_bad_configuration_is_rejected_naming_the_key(tmp_path, kwargs, message):
+    with pytest.raises(DatasetError, match=message):
+        table(tmp_path / "t", **kwargs)
