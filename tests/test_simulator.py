@@ -10,9 +10,7 @@ from lakehouse_mlops import simulator
 def test_landing_is_deterministic(tmp_path):
     first = simulator.land_month("2013-02", tmp_path / "a")
     second = simulator.land_month("2013-02", tmp_path / "b")
-    assert [p.relative_to(tmp_path / "a") for p in first] == [
-        p.relative_to(tmp_path / "b") for p in second
-    ]
+    assert [p.relative_to(tmp_path / "a") for p in first] == [p.relative_to(tmp_path / "b") for p in second]
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes()
 
@@ -39,9 +37,7 @@ def test_landing_files_look_like_a_source_export(tmp_path):
     assert outcomes == tmp_path / "outcomes/2013-02/outcomes_2013-02.csv"
     text = outcomes.read_text()
     assert text.splitlines()[0].startswith("year,month,day,carrier,flight")
-    first_row = dict(
-        zip(text.splitlines()[0].split(","), text.splitlines()[1].split(","), strict=True)
-    )
+    first_row = dict(zip(text.splitlines()[0].split(","), text.splitlines()[1].split(","), strict=True))
     assert first_row["dep_time"] == "517"  # integer times stay integers (not 517.0)
     frame = pd.read_csv(outcomes)
     assert len(frame) == 27004  # every January flight, cancelled ones with empty times

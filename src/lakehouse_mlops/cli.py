@@ -28,11 +28,7 @@ def _globals(env: str | None) -> dict:
     loader = OmegaConfigLoader(
         str(path / settings.CONF_SOURCE),
         env=env,
-        **{
-            k: v
-            for k, v in settings.CONFIG_LOADER_ARGS.items()
-            if k in ("base_env", "default_run_env")
-        },
+        **{k: v for k, v in settings.CONFIG_LOADER_ARGS.items() if k in ("base_env", "default_run_env")},
     )
     return loader["globals"]
 

@@ -76,9 +76,7 @@ def _startup_hint() -> str:
     )
 
 
-def build_spark_session(
-    spark_conf: Mapping[str, object], use_cached_jars: bool = True
-) -> SparkSession:
+def build_spark_session(spark_conf: Mapping[str, object], use_cached_jars: bool = True) -> SparkSession:
     """Create (or return) the SparkSession with Delta configured from ``spark_conf``.
 
     The Delta JARs come from Spark's package resolver (``spark.jars.packages``); once resolved at

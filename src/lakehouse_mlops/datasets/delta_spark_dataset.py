@@ -131,9 +131,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         reader = self._spark().read.format("delta")
         if self._version is not None:
             reader = reader.option("versionAsOf", self._version)
-        self.last_loaded_version = (
-            self._version if self._version is not None else self.current_version()
-        )
+        self.last_loaded_version = self._version if self._version is not None else self.current_version()
         return reader.load(self._filepath)
 
     def save(self, data: DataFrame) -> None:
@@ -146,13 +144,9 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
             self._create_table(data)
         if self._write_mode == "merge" and exists:
             if not self._merge(data):
-                logger.info(
-                    "%s: every row already present, table left at its version", self._filepath
-                )
+                logger.info("%s: every row already present, table left at its version", self._filepath)
         elif self._write_mode == "replace_partitions":
-            self._writer(data, "overwrite").option("partitionOverwriteMode", "dynamic").save(
-                self._filepath
-            )
+            self._writer(data, "overwrite").option("partitionOverwriteMode", "dynamic").save(self._filepath)
         else:  # append, overwrite, and the first merge into a new table (nothing to match yet)
             mode = "append" if self._write_mode == "merge" else self._write_mode
             self._writer(data, mode).save(self._filepath)
@@ -212,10 +206,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
             return None
         return reduce(
             lambda acc, cond: acc | cond,
-            [
-                ~F.col(f"target.`{c}`").eqNullSafe(F.col(f"source.`{c}`"))
-                for c in self._update_when_changed
-            ],
+            [~F.col(f"target.`{c}`").eqNullSafe(F.col(f"source.`{c}`")) for c in self._update_when_changed],
         )
 
 
@@ -233,15 +224,10 @@ def nullable_nested(data_type: DataType) -> DataType:
     """The type with every nested field nullable: Delta rejects NOT NULL inside arrays and maps."""
     if isinstance(data_type, StructType):
         return StructType(
-            [
-                StructField(f.name, nullable_nested(f.dataType), True, f.metadata)
-                for f in data_type.fields
-            ]
+            [StructField(f.name, nullable_nested(f.dataType), True, f.metadata) for f in data_type.fields]
         )
     if isinstance(data_type, ArrayType):
         return ArrayType(nullable_nested(data_type.elementType), True)
     if isinstance(data_type, MapType):
-        return MapType(
-            nullable_nested(data_type.keyType), nullable_nested(data_type.valueType), True
-        )
+        return MapType(nullable_nested(data_type.keyType), nullable_nested(data_type.valueType), True)
     return data_type

@@ -57,9 +57,7 @@ class LandingCsvDataset(AbstractDataset[None, LandedFile]):
         return self._fs.exists(self._path)
 
     def save(self, data: None) -> None:
-        raise DatasetError(
-            "LandingCsvDataset is read-only: the source simulator writes landing files"
-        )
+        raise DatasetError("LandingCsvDataset is read-only: the source simulator writes landing files")
 
     def load(self) -> LandedFile:
         sha, size = self._checksum()
@@ -94,11 +92,7 @@ def number_lines(lines: DataFrame) -> DataFrame:
     for part, count in counts:
         offsets[part] = running
         running += count
-    offset_map = (
-        F.create_map(*[F.lit(x) for pair in offsets.items() for x in pair]) if offsets else None
-    )
+    offset_map = F.create_map(*[F.lit(x) for pair in offsets.items() for x in pair]) if offsets else None
     position = F.col("_mid") - F.shiftleft(partition, _PARTITION_SHIFT)
-    number = (
-        (F.element_at(offset_map, partition) + position + 1) if offset_map is not None else F.lit(1)
-    )
+    number = (F.element_at(offset_map, partition) + position + 1) if offset_map is not None else F.lit(1)
     return with_id.withColumn("_row_number", number.cast("long")).drop("_mid")

@@ -68,9 +68,7 @@ def land(project: Path) -> Path:
     (flights / "2013-01").mkdir(parents=True)
     (flights / "2013-01" / "flights_2013-01.csv").write_text(january_flights())
     (flights / "2013-02").mkdir()
-    february = (
-        f"{HEADER},gate\n{GOOD.replace(',1,1,', ',2,1,').replace('2013-01-01', '2013-02-01')},B22\n"
-    )
+    february = f"{HEADER},gate\n{GOOD.replace(',1,1,', ',2,1,').replace('2013-01-01', '2013-02-01')},B22\n"
     (flights / "2013-02" / "flights_2013-02.csv").write_text(february)
     shutil.copy(flights / "2013-02" / "flights_2013-02.csv", flights / "2013-02" / "resent.csv")
     (flights / "2013-03").mkdir()
@@ -112,9 +110,7 @@ def test_bad_input_is_quarantined_or_rejected_by_name_and_nothing_is_lost(spark,
     assert "flights/misc/notes.csv: file is not inside a batch folder named YYYY-MM" in message
 
     quarantine = delta(spark, project, "03_silver", "quarantine")
-    flights_q = {
-        r["_row_number"]: r for r in quarantine.filter(F.col("source_table") == "flights").collect()
-    }
+    flights_q = {r["_row_number"]: r for r in quarantine.filter(F.col("source_table") == "flights").collect()}
     assert set(flights_q) == set(JANUARY_BAD)
     for line, (rule, words) in JANUARY_BAD.items():
         row = flights_q[line]
@@ -157,8 +153,7 @@ def test_bad_input_is_quarantined_or_rejected_by_name_and_nothing_is_lost(spark,
     files = {r["source_file"]: r for r in delta(spark, project, "02_bronze", "_file_log").collect()}
     assert files["flights/2013-02/resent.csv"]["status"] == "duplicate_file"
     assert (
-        "same content as flights/2013-02/flights_2013-02.csv"
-        in files["flights/2013-02/resent.csv"]["reason"]
+        "same content as flights/2013-02/flights_2013-02.csv" in files["flights/2013-02/resent.csv"]["reason"]
     )
     assert files["flights/2013-03/empty.csv"]["status"] == "rejected"
 

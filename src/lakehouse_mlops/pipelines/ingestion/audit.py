@@ -81,9 +81,7 @@ def audit_batches(
     landed, files = _bronze_by_batch(bronze_table, batches)
     in_silver = _count_by_batch(silver_table, batches)
     feed_quarantine = (
-        quarantine_table.filter(F.col("source_table") == feed)
-        if quarantine_table is not None
-        else None
+        quarantine_table.filter(F.col("source_table") == feed) if quarantine_table is not None else None
     )
     in_quarantine = _count_by_batch(feed_quarantine, batches)
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -143,8 +141,6 @@ def summarize(audits: list[dict], files: list[dict]) -> dict:
     ]
     rejected = [f"{f['source_file']}: {f['reason']}" for f in files if f["status"] == "rejected"]
     skipped = [
-        f"{f['source_file']}: skipped, {f['reason']}"
-        for f in files
-        if f["status"] == "duplicate_file"
+        f"{f['source_file']}: skipped, {f['reason']}" for f in files if f["status"] == "duplicate_file"
     ]
     return {"lines": lines + skipped, "mismatches": mismatches, "rejected": rejected}

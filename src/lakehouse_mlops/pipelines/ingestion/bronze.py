@@ -113,9 +113,7 @@ def parse_rows(
         "columnNameOfCorruptRecord": "_corrupt_record",
     }
     line = F.regexp_replace("_line", "\r$", "")
-    parsed = landed.lines.filter(F.col("_row_number") > 1).withColumn(
-        "_p", F.from_csv(line, ddl, options)
-    )
+    parsed = landed.lines.filter(F.col("_row_number") > 1).withColumn("_p", F.from_csv(line, ddl, options))
     extras = [h for h in header if h not in feed.columns]
     rescued = F.to_json(F.struct(*[F.col(f"_p.`{h}`") for h in extras])) if extras else F.lit(None)
     # Checked on the raw bytes: the CSV parser would silently turn invalid UTF-8 into U+FFFD.

@@ -37,9 +37,7 @@ def land_files_to_bronze(
     known = bronze.ingested_files(bronze_state)
     seen_sha = {sha: path for path, sha in known.items()}
     parts, reports = [], []
-    for source_file, batch_id, load in bronze.new_partitions(
-        landing, feed_name, file_suffix, known
-    ):
+    for source_file, batch_id, load in bronze.new_partitions(landing, feed_name, file_suffix, known):
         problem = bronze.batch_problem(batch_id)
         landed = load() if problem is None else None
         if landed is not None and landed.sha256 in seen_sha:
@@ -64,12 +62,8 @@ def land_files_to_bronze(
             )
             continue
         seen_sha[sha] = source_file
-        parts.append(
-            bronze.parse_rows(landed, header, feed, rules.delimiter, source_file, batch_id)
-        )
-        reports.append(
-            bronze.FileReport(feed_name, batch_id, source_file, sha, "ingested", None, None)
-        )
+        parts.append(bronze.parse_rows(landed, header, feed, rules.delimiter, source_file, batch_id))
+        reports.append(bronze.FileReport(feed_name, batch_id, source_file, sha, "ingested", None, None))
     for report in reports:
         logger.info(
             "%s: %s%s",
@@ -139,9 +133,7 @@ def enforce_nothing_lost(summary: dict) -> None:
     for line in summary["lines"]:
         logger.info(line)
     if summary["mismatches"]:
-        raise NothingLostError(
-            "rows were lost or double counted: " + "; ".join(summary["mismatches"])
-        )
+        raise NothingLostError("rows were lost or double counted: " + "; ".join(summary["mismatches"]))
     if summary["rejected"]:
         raise LandingFileError(
             "landing file(s) could not be ingested (they stay in landing; fix or remove them and "

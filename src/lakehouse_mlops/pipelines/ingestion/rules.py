@@ -102,7 +102,5 @@ def parse_rules(raw: dict[str, Any]) -> IngestionRules:
     try:
         return IngestionRules.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"{SOURCE}: {problems}") from exc

@@ -28,9 +28,7 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
     by_copy = Window.partitionBy(*feed.key, "_row_hash").orderBy("_source_file", "_row_number")
     where = F.concat(F.col("_source_file"), F.lit(":"), F.col("_row_number").cast("string"))
     rows = (
-        rows.withColumn(
-            "_versions", F.size(F.collect_set(F.when(valid, F.col("_row_hash"))).over(by_key))
-        )
+        rows.withColumn("_versions", F.size(F.collect_set(F.when(valid, F.col("_row_hash"))).over(by_key)))
         .withColumn("_copy", F.row_number().over(by_copy))
         .withColumn("_key_rows", F.array_sort(F.collect_list(F.when(valid, where)).over(by_key)))
     )
@@ -48,9 +46,7 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
         ),
     )
     return (
-        rows.withColumn(
-            FAILURES, F.when(conflict, F.array(conflict_failure)).otherwise(F.col(FAILURES))
-        )
+        rows.withColumn(FAILURES, F.when(conflict, F.array(conflict_failure)).otherwise(F.col(FAILURES)))
         .withColumn(
             DISPOSITION,
             F.when(~valid | conflict, F.lit(QUARANTINE))
@@ -87,7 +83,4 @@ def quarantine_rows(disposed: DataFrame, feed_name: str) -> DataFrame:
 def disposition_counts(disposed: DataFrame) -> list[dict]:
     """Rows per batch and disposition (one small aggregate)."""
     counts = disposed.groupBy("_batch_id", DISPOSITION).count().collect()
-    return [
-        {"batch_id": r["_batch_id"], "disposition": r[DISPOSITION], "rows": r["count"]}
-        for r in counts
-    ]
+    return [{"batch_id": r["_batch_id"], "disposition": r[DISPOSITION], "rows": r["count"]} for r in counts]

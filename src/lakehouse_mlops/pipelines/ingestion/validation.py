@@ -41,19 +41,13 @@ def typed(value: Column, rule: ColumnRule) -> Column:
     if rule.type == "string":
         return value
     if rule.type == "timestamp":
-        return (
-            F.try_to_timestamp(value, F.lit(rule.format))
-            if rule.format
-            else value.try_cast("timestamp")
-        )
+        return F.try_to_timestamp(value, F.lit(rule.format)) if rule.format else value.try_cast("timestamp")
     if rule.type == "date":
         return F.try_to_date(value, rule.format) if rule.format else value.try_cast("date")
     return value.try_cast(rule.type)
 
 
-def column_failures(
-    name: str, rule: ColumnRule, raw: Column, value: Column, out: Column
-) -> list[Column]:
+def column_failures(name: str, rule: ColumnRule, raw: Column, value: Column, out: Column) -> list[Column]:
     """Struct-or-null expressions, one per rule of the column that can fail."""
     quoted = F.concat(F.lit("'"), raw, F.lit("'"))
     checks = [
@@ -84,9 +78,7 @@ def column_failures(
             (
                 ~out.isin(rule.allowed),
                 "allowed",
-                F.concat(
-                    F.lit(f"column '{name}': "), quoted, F.lit(f" is not one of {rule.allowed}")
-                ),
+                F.concat(F.lit(f"column '{name}': "), quoted, F.lit(f" is not one of {rule.allowed}")),
             )
         )
     if rule.pattern is not None:
@@ -94,24 +86,16 @@ def column_failures(
             (
                 ~out.rlike(rule.pattern),
                 "pattern",
-                F.concat(
-                    F.lit(f"column '{name}': "), quoted, F.lit(f" does not match {rule.pattern}")
-                ),
+                F.concat(F.lit(f"column '{name}': "), quoted, F.lit(f" does not match {rule.pattern}")),
             )
         )
     return [F.when(cond, failure(rule_name, name, raw, msg)) for cond, rule_name, msg in checks]
 
 
-def reference_failure(
-    name: str, rule: ColumnRule, raw: Column, out: Column, found: Column
-) -> Column:
+def reference_failure(name: str, rule: ColumnRule, raw: Column, out: Column, found: Column) -> Column:
     known = out.isin(rule.also_known) if rule.also_known else F.lit(False)
-    message = F.concat(
-        F.lit(f"column '{name}': '"), raw, F.lit(f"' is not a known {rule.references}")
-    )
-    return F.when(
-        out.isNotNull() & found.isNull() & ~known, failure("references", name, raw, message)
-    )
+    message = F.concat(F.lit(f"column '{name}': '"), raw, F.lit(f"' is not a known {rule.references}"))
+    return F.when(out.isNotNull() & found.isNull() & ~known, failure("references", name, raw, message))
 
 
 def derived_value(name: str, parts: list[str], kind: str) -> Column:
@@ -137,9 +121,7 @@ def classify(
         F.struct(*[F.col(c) for c in raw_cols], F.col("_rescued_data")).alias(RAW),
         *[cleaned(F.col(c), null_tokens).alias(f"_clean_{c}") for c in raw_cols],
     )
-    rows = rows.select(
-        "*", *[typed(F.col(f"_clean_{c}"), r).alias(c) for c, r in feed.columns.items()]
-    )
+    rows = rows.select("*", *[typed(F.col(f"_clean_{c}"), r).alias(c) for c, r in feed.columns.items()])
     rows = _add_derived(rows, feed)
     failures: list[Column] = []
     for name, rule in feed.columns.items():
@@ -151,9 +133,7 @@ def classify(
     failures += _derived_failures(feed)
     checked = F.array_compact(F.array(*failures))
     malformed = _malformed_failure(raw_cols)
-    rows = rows.withColumn(
-        FAILURES, F.when(malformed.isNotNull(), F.array(malformed)).otherwise(checked)
-    )
+    rows = rows.withColumn(FAILURES, F.when(malformed.isNotNull(), F.array(malformed)).otherwise(checked))
     helpers = [c for c in rows.columns if c.startswith(("_ref_", "_clean_"))]
     return rows.drop(*helpers)
 
@@ -161,9 +141,7 @@ def classify(
 def _add_derived(rows: DataFrame, feed: FeedRules) -> DataFrame:
     for name, derived in feed.derived.items():  # in order: a key may use a derived date
         kind = "make_date" if derived.make_date else "concat_key"
-        rows = rows.withColumn(
-            name, derived_value(name, derived.make_date or derived.concat_key, kind)
-        )
+        rows = rows.withColumn(name, derived_value(name, derived.make_date or derived.concat_key, kind))
     return rows
 
 
