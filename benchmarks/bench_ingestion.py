@@ -34,6 +34,13 @@ def temp_project(tmp: Path) -> Path:
     return tmp
 
 
+def runner():
+    """The runner named by BENCH_RUNNER (SequentialRunner by default, or ThreadRunner)."""
+    from kedro.runner import SequentialRunner, ThreadRunner
+
+    return ThreadRunner() if os.environ.get("BENCH_RUNNER") == "ThreadRunner" else SequentialRunner()
+
+
 def main() -> int:
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
@@ -54,14 +61,14 @@ def main() -> int:
             session.load_context()  # starts Spark through the project hook
             results.append(("Spark + Delta start", time.perf_counter() - start))
             start = time.perf_counter()
-            session.run(pipeline_names=["ingestion"])
+            session.run(pipeline_names=["ingestion"], runner=runner())
             results.append(("ingestion of the history", time.perf_counter() - start))
         start = time.perf_counter()
         with KedroSession.create(project_path=ROOT, conf_source=str(project / "conf")) as session:
-            session.run(pipeline_names=["ingestion"])
+            session.run(pipeline_names=["ingestion"], runner=runner())
         results.append(("re-run (no-op)", time.perf_counter() - start))
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print(f"landed rows (all feeds): {rows}")
+    print(f"landed rows (all feeds): {rows}; runner: {type(runner()).__name__}")
     print(f"{'stage':<28} {'seconds':>8} {'rows/s':>9}")
     for stage, seconds in results:
         rate = f"{rows / seconds:>9.0f}" if "ingestion" in stage else f"{'':>9}"
