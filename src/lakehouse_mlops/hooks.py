@@ -5,6 +5,7 @@ from __future__ import annotations
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 
+from lakehouse_mlops.lineage import record_lineage
 from lakehouse_mlops.spark_session import build_spark_session
 
 
@@ -14,3 +15,19 @@ class SparkHooks:
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         build_spark_session(context.config_loader["spark"])
+
+
+class LineageHooks:
+    """Record, in the active MLflow run, the path and Delta version of every table a node reads."""
+
+    def __init__(self) -> None:
+        self._catalog = None
+
+    @hook_impl
+    def after_catalog_created(self, catalog) -> None:
+        self._catalog = catalog
+
+    @hook_impl
+    def after_dataset_loaded(self, dataset_name: str, data, node) -> None:
+        if self._catalog is not None:
+            record_lineage(self._catalog.get(dataset_name), dataset_name, data, node.name)

@@ -2,9 +2,9 @@
 
 from kedro.config import OmegaConfigLoader  # noqa: F401 - the documented default, named for readers
 
-from lakehouse_mlops.hooks import SparkHooks
+from lakehouse_mlops.hooks import LineageHooks, SparkHooks
 
-HOOKS = (SparkHooks(),)
+HOOKS = (SparkHooks(), LineageHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

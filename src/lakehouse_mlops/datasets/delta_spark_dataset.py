@@ -52,6 +52,9 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
           not_null: [flight_key, carrier]
           column_comments:
             distance: Great-circle distance between the airports, in miles.
+
+    A column comment can also come from the DataFrame (``F.col(c).alias(c, metadata={"comment": ...})``),
+    so that tables built from definitions in conf document themselves.
     """
 
     def __init__(  # noqa: PLR0913 - mirrors the YAML keys
@@ -168,7 +171,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
                 field.name,
                 nullable_nested(field.dataType),
                 nullable=field.name not in not_null,
-                comment=self._column_comments.get(field.name),
+                comment=self._column_comments.get(field.name) or field.metadata.get("comment"),
             )
         if self._partition_by:
             builder = builder.partitionedBy(*self._partition_by)

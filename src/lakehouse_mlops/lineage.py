@@ -1,0 +1,34 @@
+"""Lineage: which Delta table versions and which code a run used, recorded in MLflow."""
+
+from __future__ import annotations
+
+import logging
+
+import mlflow
+
+from lakehouse_mlops.datasets import DeltaSparkDataset
+from lakehouse_mlops.registry import LINEAGE_PREFIX, git_commit
+
+logger = logging.getLogger(__name__)
+
+
+def record_lineage(dataset, name: str, data, node_name: str) -> None:
+    """Tag the active run with the table's path and version and log it as a dataset input.
+
+    Does nothing outside an MLflow run (e.g. ingestion, whose tracking is disabled) or for
+    datasets that are not Delta tables.
+    """
+    run = mlflow.active_run()
+    if run is None or not isinstance(dataset, DeltaSparkDataset) or data is None:
+        return
+    version = dataset.last_loaded_version
+    if version is None:
+        return
+    tags = {f"{LINEAGE_PREFIX}{name}.path": dataset.filepath,
+            f"{LINEAGE_PREFIX}{name}.version": str(version)}
+    if "git_commit" not in run.data.tags:
+        tags.update(git_commit())
+    mlflow.set_tags(tags)
+    source = mlflow.data.from_spark(data, path=dataset.filepath, version=str(version), name=name)
+    mlflow.log_input(source, context=node_name)
+    logger.info("lineage: %s = %s @ version %s", name, dataset.filepath, version)

@@ -1,0 +1,89 @@
+"""Training settings, parsed once from ``parameters_training.yml``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from lakehouse_mlops.errors import ConfigError
+
+SOURCE = "conf/*/parameters_training.yml (key 'training')"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Windows(_Strict):
+    """Time windows, counted back from the latest labelled flight date."""
+
+    test_days: int = 14
+    validation_days: int = 14
+    train_days: int | None = None  # None: every labelled day before validation
+
+
+class FeatureColumns(_Strict):
+    categorical: list[str]
+    numeric: list[str]
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.categorical, *self.numeric]
+
+
+class Dimension(_Strict):
+    """One hyperparameter: a hyperopt distribution and its bounds."""
+
+    distribution: Literal["uniform", "loguniform", "quniform", "choice"]
+    low: float | None = None
+    high: float | None = None
+    q: float | None = None
+    options: list[Any] | None = None
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _bounds_given(self) -> Dimension:
+        if self.distribution == "choice" and not self.options:
+            raise ValueError("choice needs options")
+        if self.distribution != "choice" and (self.low is None or self.high is None):
+            raise ValueError(f"{self.distribution} needs low and high")
+        if self.distribution == "quniform" and not self.q:
+            raise ValueError("quniform needs q")
+        return self
+
+
+class Search(_Strict):
+    max_evals: int = 16
+    parallelism: int = 2
+    use_spark_trials: bool = True
+    timeout_seconds: int = 900
+    early_stop_rounds: int = 8
+    seed: int = 42
+    space: dict[str, Dimension]
+
+
+class ModelSpec(_Strict):
+    family: Literal["hist_gradient_boosting", "logistic_regression"] = "hist_gradient_boosting"
+    fixed: dict[str, Any] = {}
+
+
+class TrainingSpec(_Strict):
+    target: str = "is_late"
+    windows: Windows = Windows()
+    features: FeatureColumns
+    model: ModelSpec = ModelSpec()
+    search: Search
+    threshold_strategy: Literal["max_f1", "fixed"] = "max_f1"
+    fixed_threshold: float = 0.5
+    registered_model_name: str = "flight_delay"
+    profile_sample_rows: int = 5000
+    shap_sample_rows: int = 500
+
+
+def parse_training(raw: dict[str, Any]) -> TrainingSpec:
+    try:
+        return TrainingSpec.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{SOURCE}: {problems}") from exc
