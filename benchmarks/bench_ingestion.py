@@ -24,10 +24,18 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 def temp_project(tmp: Path) -> Path:
     shutil.copytree(ROOT / "conf", tmp / "conf", ignore=shutil.ignore_patterns("credentials*"))
     lake = tmp / "data"
-    roots = {name: str(lake / sub) for name, sub in [
-        ("lakehouse_root", ""), ("landing_root", "01_landing"), ("bronze_root", "02_bronze"),
-        ("silver_root", "03_silver"), ("gold_root", "04_gold"), ("ml_root", "05_ml"),
-        ("reporting_root", "08_reporting")]}
+    roots = {
+        name: str(lake / sub)
+        for name, sub in [
+            ("lakehouse_root", ""),
+            ("landing_root", "01_landing"),
+            ("bronze_root", "02_bronze"),
+            ("silver_root", "03_silver"),
+            ("gold_root", "04_gold"),
+            ("ml_root", "05_ml"),
+            ("reporting_root", "08_reporting"),
+        ]
+    }
     (tmp / "conf/local/globals.yml").write_text(yaml.safe_dump(roots))
     mlflow = {"server": {"mlflow_tracking_uri": f"sqlite:///{tmp / 'mlflow.db'}"}}
     (tmp / "conf/local/mlflow.yml").write_text(yaml.safe_dump(mlflow))
@@ -52,8 +60,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         project = temp_project(Path(tmp))
         start = time.perf_counter()
-        paths = simulator.land_months(simulator.months("2013-01", "2013-04"),
-                                      project / "data/01_landing")
+        paths = simulator.land_months(simulator.months("2013-01", "2013-04"), project / "data/01_landing")
         results.append(("land Jan-Apr (simulator)", time.perf_counter() - start))
         rows = sum(sum(1 for _ in open(p)) - 1 for p in paths)
         start = time.perf_counter()

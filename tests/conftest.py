@@ -36,6 +36,10 @@ def spark():
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project's conf whose lakehouse lives under tmp_path (code stays installed)."""
+    return make_project(tmp_path)
+
+
+def make_project(tmp_path: Path) -> Path:
     conf = tmp_path / "conf"
     shutil.copytree(PROJECT_ROOT / "conf", conf, ignore=shutil.ignore_patterns("credentials*"))
     lake = tmp_path / "data"
@@ -59,10 +63,15 @@ def run_pipeline(project: Path, pipeline: str, runtime_params: dict | None = Non
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
+    from lakehouse_mlops.tracking import end_leftover_runs
+
     bootstrap_project(PROJECT_ROOT)
-    with KedroSession.create(
-        project_path=PROJECT_ROOT,
-        conf_source=str(project / "conf"),
-        runtime_params=runtime_params or {},
-    ) as session:
-        return session.run(pipeline_names=[pipeline])
+    try:
+        with KedroSession.create(
+            project_path=PROJECT_ROOT,
+            conf_source=str(project / "conf"),
+            runtime_params=runtime_params or {},
+        ) as session:
+            return session.run(pipeline_names=[pipeline])
+    finally:
+        end_leftover_runs()

@@ -24,8 +24,7 @@ def record_lineage(dataset, name: str, data, node_name: str) -> None:
     version = dataset.last_loaded_version
     if version is None:
         return
-    tags = {f"{LINEAGE_PREFIX}{name}.path": dataset.filepath,
-            f"{LINEAGE_PREFIX}{name}.version": str(version)}
+    tags = {f"{LINEAGE_PREFIX}{name}.path": dataset.filepath, f"{LINEAGE_PREFIX}{name}.version": str(version)}
     if "git_commit" not in run.data.tags:
         tags.update(git_commit())
     mlflow.set_tags(tags)

@@ -30,10 +30,16 @@ def git_commit(path: Path | None = None) -> dict[str, str]:
     """The code version: commit and whether the work tree had uncommitted changes."""
     cwd = str(path or Path.cwd())
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return {"git_commit": "unknown", "git_dirty": "unknown"}
     return {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
@@ -49,7 +55,7 @@ def actor() -> str:
 def aliases(name: str) -> dict[str, str]:
     """alias → version of the registered model (empty when it does not exist yet)."""
     try:
-        return dict(MlflowClient().get_registered_model(name).aliases)
+        return {alias: str(v) for alias, v in MlflowClient().get_registered_model(name).aliases.items()}
     except MlflowException:
         return {}
 
@@ -66,9 +72,14 @@ def log_and_register(model: Any, example: pd.DataFrame, name: str, tags: dict[st
         raise RegistryError("no active MLflow run: run the training pipeline through Kedro")
     signature = infer_signature(example, model.predict_proba(example))
     info = mlflow.sklearn.log_model(
-        model, name="model", signature=signature, input_example=example.head(5),
-        serialization_format="cloudpickle", pyfunc_predict_fn="predict_proba",
-        registered_model_name=name)
+        model,
+        name="model",
+        signature=signature,
+        input_example=example.head(5),
+        serialization_format="cloudpickle",
+        pyfunc_predict_fn="predict_proba",
+        registered_model_name=name,
+    )
     version = str(info.registered_model_version)
     client = MlflowClient()
     run_tags = client.get_run(run.info.run_id).data.tags
@@ -76,8 +87,12 @@ def log_and_register(model: Any, example: pd.DataFrame, name: str, tags: dict[st
     for key, value in {**lineage, **tags, "run_id": run.info.run_id}.items():
         client.set_model_version_tag(name, version, key, str(value))
     client.set_registered_model_alias(name, CHALLENGER, version)
-    return {"name": name, "version": version, "run_id": run.info.run_id,
-            "model_uri": f"models:/{name}/{version}"}
+    return {
+        "name": name,
+        "version": version,
+        "run_id": run.info.run_id,
+        "model_uri": f"models:/{name}/{version}",
+    }
 
 
 def champion_history(name: str) -> list[dict]:
@@ -97,8 +112,13 @@ def set_champion(name: str, version: str, who: str, why: str) -> dict:
         raise RegistryError(f"model '{name}' has no version {version}") from exc
     previous = alias_version(name, CHAMPION)
     client.set_registered_model_alias(name, CHAMPION, version)
-    move = {"version": version, "previous": previous, "by": who, "reason": why,
-            "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    move = {
+        "version": version,
+        "previous": previous,
+        "by": who,
+        "reason": why,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     history = [*champion_history(name), move]
     client.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history[-50:]))
     client.set_model_version_tag(name, version, "champion_since", move["at"])
@@ -114,3 +134,10 @@ def version_tags(name: str, version: str) -> dict[str, str]:
 
 def load_model(name: str, version: str):
     return mlflow.sklearn.load_model(f"models:/{name}/{version}")
+
+
+def tag_decision(name: str, version: str, decision: str, reasons: list[str], metrics: dict) -> None:
+    client = MlflowClient()
+    client.set_model_version_tag(name, version, "gate.decision", decision)
+    client.set_model_version_tag(name, version, "gate.reasons", "; ".join(reasons)[:4000])
+    client.set_model_version_tag(name, version, "gate.metrics", json.dumps(metrics)[:4000])

@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -85,6 +86,9 @@ def build_spark_session(spark_conf: Mapping[str, object], use_cached_jars: bool 
     Raises:
         SparkStartupError: Java or the Delta JARs are missing; the message says how to fix it.
     """
+    # Python workers (UDFs, SparkTrials) run this interpreter unless the env or conf says otherwise,
+    # so they can import the project; cluster envs set spark.pyspark.python for their workers.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     for key, value in spark_conf.items():
         builder = builder.config(key, _as_conf_value(value))

@@ -22,36 +22,48 @@ def build_labels(outcomes: DataFrame, flights: DataFrame, features: dict) -> Dat
     delay: ``is_late`` is null for them unless ``cancelled_as_late`` counts both as late.
     """
     spec = parse_features(features).label
-    status = (F.when(F.col("dep_time").isNull(), F.lit(CANCELLED))
-              .when(F.col("arr_delay").isNull(), F.lit(DIVERTED))
-              .when(F.col("arr_delay") > spec.late_threshold_minutes, F.lit(LATE))
-              .otherwise(F.lit(ON_TIME)))
+    status = (
+        F.when(F.col("dep_time").isNull(), F.lit(CANCELLED))
+        .when(F.col("arr_delay").isNull(), F.lit(DIVERTED))
+        .when(F.col("arr_delay") > spec.late_threshold_minutes, F.lit(LATE))
+        .otherwise(F.lit(ON_TIME))
+    )
     disrupted_label = F.lit(True) if spec.cancelled_as_late else F.lit(None).cast("boolean")
     is_late = F.when(F.col("outcome_status").isin(CANCELLED, DIVERTED), disrupted_label).otherwise(
-        F.col("outcome_status") == LATE)
+        F.col("outcome_status") == LATE
+    )
     route = flights.select("flight_key", "dest")
     return (
         outcomes.join(route, "flight_key", "left")
         .withColumn("outcome_status", status)
         .select(
-            "flight_key", "flight_date", "carrier", "origin", "dest", "arr_delay",
-            "outcome_status", is_late.alias("is_late"),
+            "flight_key",
+            "flight_date",
+            "carrier",
+            "origin",
+            "dest",
+            "arr_delay",
+            "outcome_status",
+            is_late.alias("is_late"),
             label_known_at(F.col("flight_date"), spec.label_delay_months).alias("label_known_at"),
             F.col("_batch_id").alias("label_batch_id"),
         )
     )
 
 
-def build_flight_features(flights: DataFrame, weather: DataFrame, planes: DataFrame,
-                          labels: DataFrame, features: dict) -> DataFrame:
+def build_flight_features(
+    flights: DataFrame, weather: DataFrame, planes: DataFrame, labels: DataFrame, features: dict
+) -> DataFrame:
     """One row per scheduled flight with schedule, route, plane, weather and trailing features."""
     spec = parse_features(features)
     base = _schedule_features(flights, spec)
     base = _with_plane(base, planes)
     base = _with_weather(base, weather, spec)
     base = _with_trailing_rates(base, labels, spec)
-    described = [F.col(c).alias(c, metadata={"comment": spec.describe(c)}) if spec.describe(c)
-                 else F.col(c) for c in base.columns]
+    described = [
+        F.col(c).alias(c, metadata={"comment": spec.describe(c)}) if spec.describe(c) else F.col(c)
+        for c in base.columns
+    ]
     return base.select(*described).withColumn("_feature_hash", _row_hash(base.columns))
 
 
@@ -64,22 +76,31 @@ def _schedule_features(flights: DataFrame, spec: FeatureSpec) -> DataFrame:
     holidays = F.array(*[F.lit(d) for d in spec.holidays])
     to_holiday = F.array_min(F.transform(holidays, lambda h: F.abs(F.datediff(h, F.col("flight_date")))))
     return flights.select(
-        "flight_key", "flight_date", F.col("_batch_id").alias("batch_id"),
+        "flight_key",
+        "flight_date",
+        F.col("_batch_id").alias("batch_id"),
         departure.alias("scheduled_departure"),
         F.col("hour").alias("dep_hour"),
         F.dayofweek("flight_date").alias("dep_weekday"),
         F.month("flight_date").alias("dep_month"),
         to_holiday.alias("days_to_holiday"),
-        "carrier", "origin", "dest", "distance", "tailnum",
+        "carrier",
+        "origin",
+        "dest",
+        "distance",
+        "tailnum",
         F.col("time_hour").alias("_scheduled_hour"),
     )
 
 
 def _with_plane(base: DataFrame, planes: DataFrame) -> DataFrame:
     plane = planes.select(
-        "tailnum", F.col("year").alias("_plane_year"),
+        "tailnum",
+        F.col("year").alias("_plane_year"),
         F.col("manufacturer").alias("plane_manufacturer"),
-        F.col("seats").alias("plane_seats"), F.col("engine").alias("plane_engine"))
+        F.col("seats").alias("plane_seats"),
+        F.col("engine").alias("plane_engine"),
+    )
     joined = base.join(plane, "tailnum", "left")
     age = F.year("flight_date") - F.col("_plane_year")
     return joined.withColumn("plane_age", age.cast("double")).drop("_plane_year", "tailnum")
@@ -87,17 +108,28 @@ def _with_plane(base: DataFrame, planes: DataFrame) -> DataFrame:
 
 def _with_weather(base: DataFrame, weather: DataFrame, spec: FeatureSpec) -> DataFrame:
     """The latest observation at the origin not after the scheduled hour (and not too old)."""
-    obs = weather.select(F.col("origin").alias("_wx_origin"), F.col("time_hour").alias("_wx_time"),
-                         *[F.col(c).alias(f"wx_{c}") for c in spec.weather.columns])
-    in_range = ((F.col("origin") == F.col("_wx_origin"))
-                & (F.col("_wx_time") <= F.col("_scheduled_hour"))
-                & (F.col("_wx_time") >= F.col("_scheduled_hour")
-                   - F.make_interval(hours=F.lit(spec.weather.max_age_hours))))
+    obs = weather.select(
+        F.col("origin").alias("_wx_origin"),
+        F.col("time_hour").alias("_wx_time"),
+        *[F.col(c).alias(f"wx_{c}") for c in spec.weather.columns],
+    )
+    in_range = (
+        (F.col("origin") == F.col("_wx_origin"))
+        & (F.col("_wx_time") <= F.col("_scheduled_hour"))
+        & (
+            F.col("_wx_time")
+            >= F.col("_scheduled_hour") - F.make_interval(hours=F.lit(spec.weather.max_age_hours))
+        )
+    )
     joined = base.join(obs, in_range, "left")
     latest = Window.partitionBy("flight_key").orderBy(F.col("_wx_time").desc_nulls_last())
     age = (F.col("_scheduled_hour").cast("long") - F.col("_wx_time").cast("long")) / 3600.0
-    return (joined.withColumn("_rank", F.row_number().over(latest)).filter(F.col("_rank") == 1)
-            .withColumn("wx_age_hours", age).drop("_rank", "_wx_origin", "_wx_time"))
+    return (
+        joined.withColumn("_rank", F.row_number().over(latest))
+        .filter(F.col("_rank") == 1)
+        .withColumn("wx_age_hours", age)
+        .drop("_rank", "_wx_origin", "_wx_time")
+    )
 
 
 def _with_trailing_rates(base: DataFrame, labels: DataFrame, spec: FeatureSpec) -> DataFrame:
@@ -111,19 +143,26 @@ def _with_trailing_rates(base: DataFrame, labels: DataFrame, spec: FeatureSpec) 
     base = base.withColumn("_cutoff", F.add_months(F.trunc("flight_date", "month"), 1 - delay))
     cutoffs = base.select("_cutoff").distinct()
     known = labels.filter(F.col("is_late").isNotNull()).select(
-        "flight_date", "carrier", "origin", "dest", F.col("is_late").cast("double").alias("_late"))
+        "flight_date", "carrier", "origin", "dest", F.col("is_late").cast("double").alias("_late")
+    )
     window = (F.col("flight_date") < F.col("_cutoff")) & (
-        F.col("flight_date") >= F.date_sub(F.col("_cutoff"), trailing.window_days))
+        F.col("flight_date") >= F.date_sub(F.col("_cutoff"), trailing.window_days)
+    )
     in_window = known.join(F.broadcast(cutoffs), window, "inner")
     overall = in_window.groupBy("_cutoff").agg(F.avg("_late").alias("_global_rate"))
     base = base.join(overall, "_cutoff", "left")
     for entity, keys in trailing.entities.items():
         stats = in_window.groupBy("_cutoff", *keys).agg(
-            F.sum("_late").alias("_late_n"), F.count("*").alias(f"{entity}_flights_{trailing.window_days}d"))
+            F.sum("_late").alias("_late_n"), F.count("*").alias(f"{entity}_flights_{trailing.window_days}d")
+        )
         base = base.join(stats, ["_cutoff", *keys], "left")
         n = F.coalesce(F.col(f"{entity}_flights_{trailing.window_days}d"), F.lit(0))
-        rate = (F.coalesce(F.col("_late_n"), F.lit(0.0)) + trailing.prior_strength * F.col("_global_rate")) / (
-            n + trailing.prior_strength)
-        base = (base.withColumn(f"{entity}_late_rate_{trailing.window_days}d", rate)
-                .withColumn(f"{entity}_flights_{trailing.window_days}d", n).drop("_late_n"))
+        rate = (
+            F.coalesce(F.col("_late_n"), F.lit(0.0)) + trailing.prior_strength * F.col("_global_rate")
+        ) / (n + trailing.prior_strength)
+        base = (
+            base.withColumn(f"{entity}_late_rate_{trailing.window_days}d", rate)
+            .withColumn(f"{entity}_flights_{trailing.window_days}d", n)
+            .drop("_late_n")
+        )
     return base.drop("_cutoff", "_global_rate", "_scheduled_hour")

@@ -69,8 +69,9 @@ def curve_plots(y_true: np.ndarray, proba: np.ndarray) -> dict[str, plt.Figure]:
 def importance_plot(model, x: pd.DataFrame, y: np.ndarray, seed: int) -> tuple[plt.Figure, pd.DataFrame]:
     """Permutation importance (drop in ROC AUC) on the evaluation sample."""
     result = permutation_importance(model, x, y, scoring="roc_auc", n_repeats=3, random_state=seed)
-    table = pd.DataFrame({"feature": x.columns, "importance": result.importances_mean,
-                          "std": result.importances_std}).sort_values("importance")
+    table = pd.DataFrame(
+        {"feature": x.columns, "importance": result.importances_mean, "std": result.importances_std}
+    ).sort_values("importance")
     fig, ax = plt.subplots(figsize=(6, max(3, 0.25 * len(table))))
     ax.barh(table["feature"], table["importance"], xerr=table["std"])
     ax.set(xlabel="drop in ROC AUC when shuffled", title="feature importance")

@@ -27,8 +27,9 @@ def shap_summary(model, x: pd.DataFrame, seed: int) -> plt.Figure:
         values = explainer.shap_values(features)
     except Exception as exc:  # noqa: BLE001 - shap has no tree support for this model family
         logger.info("TreeExplainer unavailable (%s): using the permutation explainer", exc)
-        explainer = shap.Explainer(lambda a: classifier.predict_proba(a)[:, 1], features.to_numpy(),
-                                   seed=seed)
+        explainer = shap.Explainer(
+            lambda a: classifier.predict_proba(a)[:, 1], features.to_numpy(), seed=seed
+        )
         values = explainer(features.to_numpy()[:200]).values
         features = features.iloc[:200]
     values = values[1] if isinstance(values, list) else values
@@ -47,6 +48,7 @@ def profile_html(table: pd.DataFrame, sample_rows: int, seed: int) -> str:
     sample = table.sample(n=min(len(table), sample_rows), random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = ProfileReport(sample, title=f"Training table (sample of {len(sample)} rows)",
-                               minimal=True, progress_bar=False)
+        report = ProfileReport(
+            sample, title=f"Training table (sample of {len(sample)} rows)", minimal=True, progress_bar=False
+        )
         return report.to_html()

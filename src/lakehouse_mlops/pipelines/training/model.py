@@ -21,16 +21,22 @@ def build_model(spec: TrainingSpec, hyperparameters: dict[str, Any]) -> Pipeline
     cats, nums = spec.features.categorical, spec.features.numeric
     if spec.model.family == "hist_gradient_boosting":
         # Unknown and missing categories become NaN, which the trees treat as missing.
-        encode = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                encoded_missing_value=np.nan)
+        encode = OrdinalEncoder(
+            handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
+        )
         pre = ColumnTransformer([("cat", encode, cats), ("num", "passthrough", nums)])
         categorical = list(range(len(cats)))
         estimator = HistGradientBoostingClassifier(categorical_features=categorical, **params)
     else:
-        pre = ColumnTransformer([
-            ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=20), cats),
-            ("num", Pipeline([("impute", SimpleImputer(strategy="median")),
-                              ("scale", StandardScaler())]), nums),
-        ])
-        estimator = LogisticRegression(max_iter=1000, **params)
+        pre = ColumnTransformer(
+            [
+                ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=20), cats),
+                (
+                    "num",
+                    Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
+                    nums,
+                ),
+            ]
+        )
+        estimator = LogisticRegression(**{"max_iter": 1000, **params})
     return Pipeline([("preprocess", pre), ("classifier", estimator)])

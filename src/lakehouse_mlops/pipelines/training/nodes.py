@@ -25,8 +25,9 @@ def labelled_examples(features: DataFrame, labels: DataFrame, training: dict) ->
     return features.join(known, "flight_key").select(*columns).toPandas()
 
 
-def split_windows(examples: pd.DataFrame, training: dict) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                                      pd.DataFrame, dict]:
+def split_windows(
+    examples: pd.DataFrame, training: dict
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
     """Train / validation / test by time, counted back from the latest labelled day."""
     spec = parse_training(training).windows
     dates = pd.to_datetime(examples["flight_date"])
@@ -37,21 +38,33 @@ def split_windows(examples: pd.DataFrame, training: dict) -> tuple[pd.DataFrame,
     train = examples[(dates >= train_start) & (dates < valid_start)]
     valid = examples[(dates >= valid_start) & (dates < test_start)]
     test = examples[dates >= test_start]
-    windows = {name: str(value.date()) for name, value in [
-        ("train_start", train_start), ("valid_start", valid_start), ("test_start", test_start),
-        ("test_end", last)]}
-    logger.info("windows %s: train %d, validation %d, test %d rows", windows, len(train),
-                len(valid), len(test))
+    windows = {
+        name: str(value.date())
+        for name, value in [
+            ("train_start", train_start),
+            ("valid_start", valid_start),
+            ("test_start", test_start),
+            ("test_end", last),
+        ]
+    }
+    logger.info(
+        "windows %s: train %d, validation %d, test %d rows", windows, len(train), len(valid), len(test)
+    )
     return train, valid, test, windows
 
 
-def tune_hyperparameters(train: pd.DataFrame, valid: pd.DataFrame,
-                         training: dict) -> tuple[dict, pd.DataFrame, dict]:
+def tune_hyperparameters(
+    train: pd.DataFrame, valid: pd.DataFrame, training: dict
+) -> tuple[dict, pd.DataFrame, dict]:
     """hyperopt TPE; returns the best hyperparameters, the trials table and the loss history."""
     best, trials = tuning.tune(parse_training(training), train, valid)
     finished = trials[trials["status"] == "ok"]
-    history = {"trial_loss": [{"value": float(v), "step": int(s)}
-                              for s, v in zip(finished["trial"], finished["loss"], strict=True)]}
+    history = {
+        "trial_loss": [
+            {"value": float(v), "step": int(s)}
+            for s, v in zip(finished["trial"], finished["loss"], strict=True)
+        ]
+    }
     return best, trials, history
 
 
@@ -60,8 +73,11 @@ def fit_final_model(train: pd.DataFrame, valid: pd.DataFrame, best: dict, traini
     spec = parse_training(training)
     x_cols, y = spec.features.all, spec.target
     probe = build_model(spec, best).fit(train[x_cols], train[y].astype(int))
-    threshold = (evaluation.best_f1_threshold(valid[y].astype(int), probe.predict_proba(valid[x_cols])[:, 1])
-                 if spec.threshold_strategy == "max_f1" else spec.fixed_threshold)
+    threshold = (
+        evaluation.best_f1_threshold(valid[y].astype(int), probe.predict_proba(valid[x_cols])[:, 1])
+        if spec.threshold_strategy == "max_f1"
+        else spec.fixed_threshold
+    )
     both = pd.concat([train, valid])
     model = build_model(spec, best).fit(both[x_cols], both[y].astype(int))
     model.decision_threshold_ = threshold
@@ -77,31 +93,38 @@ def evaluate_on_test(model, test: pd.DataFrame, training: dict) -> tuple[dict, d
     plots = evaluation.curve_plots(y, proba)
     sample = test.sample(n=min(len(test), 3000), random_state=spec.search.seed)
     plots["feature_importance.png"], importance = evaluation.importance_plot(
-        model, sample[spec.features.all], sample[spec.target].astype(int).to_numpy(), spec.search.seed)
+        model, sample[spec.features.all], sample[spec.target].astype(int).to_numpy(), spec.search.seed
+    )
     plots["shap_summary.png"] = explain.shap_summary(model, x, spec.search.seed)
     logger.info("test metrics: %s", {k: round(v, 4) for k, v in metrics.items()})
-    return {f"test_{k}": {"value": v, "step": 0} for k, v in metrics.items()}, plots, importance
+    # kedro-mlflow logs these as ``test_metrics.<name>``
+    return {k: {"value": v, "step": 0} for k, v in metrics.items()}, plots, importance
 
 
 def profile_training_table(train: pd.DataFrame, training: dict) -> str:
     spec = parse_training(training)
-    return explain.profile_html(train.drop(columns=["flight_key"]), spec.profile_sample_rows,
-                                spec.search.seed)
+    return explain.profile_html(
+        train.drop(columns=["flight_key"]), spec.profile_sample_rows, spec.search.seed
+    )
 
 
-def register_challenger(model, test: pd.DataFrame, windows: dict, best: dict, metrics: dict,
-                        training: dict) -> dict:
+def register_challenger(
+    model, test: pd.DataFrame, windows: dict, best: dict, metrics: dict, training: dict
+) -> dict:
     """Log the model (signature, input example), register it and point ``challenger`` at it.
 
     The version carries the run's lineage (table paths and Delta versions, git commit), the time
     windows, the hyperparameters and the test metrics as tags.
     """
     spec = parse_training(training)
-    tags = {**{f"window.{k}": v for k, v in windows.items()},
-            **{f"param.{k}": v for k, v in best.items()},
-            **{k: f"{v['value']:.6f}" for k, v in metrics.items()},
-            "model_family": spec.model.family, "decision_threshold": model.decision_threshold_}
-    registered = registry.log_and_register(model, test[spec.features.all], spec.registered_model_name,
-                                           tags)
+    tags = {
+        **{f"window.{k}": v for k, v in windows.items()},
+        **{f"param.{k}": v for k, v in best.items()},
+        # read back through kedro-mlflow, metric names carry the dataset name: test_metrics.<name>
+        **{f"test_{k.rsplit('.', 1)[-1]}": f"{v['value']:.6f}" for k, v in metrics.items()},
+        "model_family": spec.model.family,
+        "decision_threshold": model.decision_threshold_,
+    }
+    registered = registry.log_and_register(model, test[spec.features.all], spec.registered_model_name, tags)
     logger.info("registered %s version %s as challenger", registered["name"], registered["version"])
     return registered

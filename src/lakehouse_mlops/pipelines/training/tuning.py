@@ -33,14 +33,18 @@ def search_space(space: dict[str, Dimension]) -> dict[str, Any]:
 
 def cast_params(params: dict[str, Any], space: dict[str, Dimension]) -> dict[str, Any]:
     """hyperopt returns floats; integer dimensions (and quniform ones) become ints."""
-    return {k: int(v) if space[k].integer or space[k].distribution == "quniform" else v
-            for k, v in params.items()}
+    return {
+        k: int(v) if space[k].integer or space[k].distribution == "quniform" else v for k, v in params.items()
+    }
 
 
 def finished_losses(trials: Trials) -> list[float]:
     """Losses of finished trials only (SparkTrials keeps running ones without a 'loss')."""
-    return [t["result"]["loss"] for t in trials.trials
-            if t.get("result", {}).get("status") == STATUS_OK and "loss" in t["result"]]
+    return [
+        t["result"]["loss"]
+        for t in trials.trials
+        if t.get("result", {}).get("status") == STATUS_OK and "loss" in t["result"]
+    ]
 
 
 def no_progress_stop(rounds: int):
@@ -49,12 +53,14 @@ def no_progress_stop(rounds: int):
     hyperopt's ``no_progress_loss`` reads ``loss`` from trials still running under SparkTrials
     and dies with KeyError (hyperopt #808), which leaves ``fmin`` hanging; this one cannot.
     """
+
     def stop(trials: Trials, *args: Any):
         losses = finished_losses(trials)
         if len(losses) <= rounds:
             return False, args
         best_before = min(losses[:-rounds])
         return min(losses[-rounds:]) >= best_before, args
+
     return stop
 
 
@@ -67,9 +73,13 @@ def make_objective(spec: TrainingSpec, train: pd.DataFrame, valid: pd.DataFrame)
         started = time.perf_counter()
         model = build_model(spec, cast_params(params, space)).fit(x_train, y_train)
         proba = model.predict_proba(x_valid)[:, 1]
-        return {"loss": float(log_loss(y_valid, proba)), "status": STATUS_OK,
-                "roc_auc": float(roc_auc_score(y_valid, proba)),
-                "seconds": time.perf_counter() - started}
+        return {
+            "loss": float(log_loss(y_valid, proba)),
+            "status": STATUS_OK,
+            "roc_auc": float(roc_auc_score(y_valid, proba)),
+            "seconds": time.perf_counter() - started,
+        }
+
     return objective
 
 
@@ -79,8 +89,7 @@ def make_trials(spec: TrainingSpec):
         try:
             from hyperopt import SparkTrials
 
-            return SparkTrials(parallelism=spec.search.parallelism,
-                               timeout=spec.search.timeout_seconds)
+            return SparkTrials(parallelism=spec.search.parallelism, timeout=spec.search.timeout_seconds)
         except Exception as exc:  # noqa: BLE001 - any start-up failure falls back, loudly
             logger.warning("SparkTrials unavailable (%s); running trials sequentially", exc)
     return Trials()
@@ -91,19 +100,34 @@ def tune(spec: TrainingSpec, train: pd.DataFrame, valid: pd.DataFrame) -> tuple[
     trials = make_trials(spec)
     space = search_space(spec.search.space)
     best = fmin(
-        fn=make_objective(spec, train, valid), space=space,
-        algo=tpe.suggest, max_evals=spec.search.max_evals, trials=trials,
+        fn=make_objective(spec, train, valid),
+        space=space,
+        algo=tpe.suggest,
+        max_evals=spec.search.max_evals,
+        trials=trials,
         early_stop_fn=no_progress_stop(spec.search.early_stop_rounds),
-        timeout=spec.search.timeout_seconds, rstate=np.random.default_rng(spec.search.seed),
+        timeout=spec.search.timeout_seconds,
+        rstate=np.random.default_rng(spec.search.seed),
         show_progressbar=False,
     )
     rows = []
     for trial in trials.trials:
         result = trial.get("result", {})
         params = space_eval(space, {k: v[0] for k, v in trial["misc"]["vals"].items() if v})
-        rows.append({"trial": trial["tid"], "status": result.get("status"),
-                     "loss": result.get("loss"), "valid_roc_auc": result.get("roc_auc"),
-                     "seconds": result.get("seconds"), **cast_params(params, spec.search.space)})
-    logger.info("hyperopt: %d trials (%s), best loss %.4f", len(rows), type(trials).__name__,
-                min(finished_losses(trials)))
+        rows.append(
+            {
+                "trial": trial["tid"],
+                "status": result.get("status"),
+                "loss": result.get("loss"),
+                "valid_roc_auc": result.get("roc_auc"),
+                "seconds": result.get("seconds"),
+                **cast_params(params, spec.search.space),
+            }
+        )
+    logger.info(
+        "hyperopt: %d trials (%s), best loss %.4f",
+        len(rows),
+        type(trials).__name__,
+        min(finished_losses(trials)),
+    )
     return cast_params(space_eval(space, best), spec.search.space), pd.DataFrame(rows)

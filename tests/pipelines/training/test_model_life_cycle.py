@@ -1,0 +1,160 @@
+"""Features → training (hyperopt on SparkTrials) → promotion → rollback → reproduce, for real.
+
+One small lakehouse (United Airlines flights from EWR, Jan–Apr 2013) is built once for the module;
+the tests then exercise the life cycle on it in order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+from pyspark.sql import functions as F
+
+from lakehouse_mlops import operations, registry, simulator
+from lakehouse_mlops.datasets import DeltaSparkDataset
+from lakehouse_mlops.pipelines.features.nodes import build_flight_features
+from tests.conftest import PROJECT_ROOT, make_project, run_pipeline
+
+pytestmark = pytest.mark.integration
+MODEL = "flight_delay"
+FAST_TRAINING = {
+    "training": {
+        "search": {
+            "max_evals": 4,
+            "parallelism": 2,
+            "early_stop_rounds": 3,
+            "space": {
+                "learning_rate": {"distribution": "loguniform", "low": 0.05, "high": 0.2},
+                "max_iter": {"distribution": "quniform", "low": 50, "high": 100, "q": 50},
+            },
+        },
+        "profile_sample_rows": 500,
+    }
+}
+WEAK_TRAINING = {  # the same model family, blind to almost everything
+    "training": {
+        "features": {"categorical": ["origin"], "numeric": ["dep_weekday"]},
+        "search": {"max_evals": 2, "parallelism": 1, "use_spark_trials": False},
+        "profile_sample_rows": 500,
+    }
+}
+PROMOTION_BARS = {"promotion": {"gate": {"min_roc_auc": 0.6, "min_window_rows": 200}}}
+
+
+def land_small_history(landing: Path) -> None:
+    for month in simulator.months("2013-01", "2013-04"):
+        for feed, frame in simulator.feeds_for_month(month).items():
+            if feed in ("flights", "outcomes"):
+                frame = frame[(frame["carrier"] == "UA") & (frame["origin"] == "EWR")]
+            simulator.write_landing_file(frame, landing / feed / month / f"{feed}_{month}.csv")
+
+
+@pytest.fixture(scope="module")
+def lakehouse(tmp_path_factory, spark) -> Path:
+    project = make_project(tmp_path_factory.mktemp("lifecycle"))
+    land_small_history(project / "data" / "01_landing")
+    run_pipeline(project, "ingestion")
+    run_pipeline(project, "features")
+    run_pipeline(project, "training", FAST_TRAINING)
+    run_pipeline(project, "promotion", PROMOTION_BARS)
+    return project
+
+
+def table(spark, project: Path, layer: str, name: str):
+    return spark.read.format("delta").load(str(project / "data" / layer / name))
+
+
+def test_first_model_passing_the_bars_becomes_champion(lakehouse):
+    assert registry.aliases(MODEL) == {"champion": "1", "challenger": "1"}
+    tags = registry.version_tags(MODEL, "1")
+    assert tags["gate.decision"] == "promote"
+    assert float(tags["test_roc_auc"]) > 0.6
+
+
+def test_hyperopt_ran_on_spark_trials_and_every_trial_was_logged(lakehouse):
+    trials = pd.read_csv(lakehouse / "data/08_reporting/training/hyperopt_trials.csv")
+    assert len(trials) >= 2 and (trials["status"] == "ok").sum() >= 2
+    run_id = registry.version_tags(MODEL, "1")["run_id"]
+    history = MlflowClient().get_metric_history(run_id, "trial_loss_history.trial_loss")
+    assert len(history) == (trials["status"] == "ok").sum()
+    artifacts = {a.path for a in MlflowClient().list_artifacts(run_id, "plots")}
+    assert {"plots/roc_curve.png", "plots/shap_summary.png", "plots/feature_importance.png"} <= artifacts
+
+
+def test_lineage_points_to_readable_delta_versions(lakehouse, spark):
+    tags = registry.version_tags(MODEL, "1")
+    for name in ("gold_flight_features", "gold_labels"):
+        path, version = tags[f"lineage.{name}.path"], int(tags[f"lineage.{name}.version"])
+        assert DeltaSparkDataset(filepath=path, version=version).load().count() > 0
+    assert len(tags["git_commit"]) in (40, 7) or tags["git_commit"] == "unknown"
+    run = MlflowClient().get_run(tags["run_id"])
+    sources = [d.dataset.source for d in run.inputs.dataset_inputs]
+    assert any("flight_features" in s and '"delta_table_version": "' in s for s in sources), sources
+
+
+def test_gold_columns_document_themselves(lakehouse, spark):
+    fields = {
+        f.name: f.metadata.get("comment")
+        for f in table(spark, lakehouse, "04_gold", "flight_features").schema.fields
+    }
+    assert "late-arrival rate of the route" in fields["route_late_rate_30d"]
+
+
+def test_gate_rejects_a_weaker_model(lakehouse, spark):
+    run_pipeline(lakehouse, "training", WEAK_TRAINING)
+    assert registry.alias_version(MODEL, "challenger") == "2"
+    run_pipeline(lakehouse, "promotion", PROMOTION_BARS)
+    assert registry.alias_version(MODEL, "champion") == "1"
+    rejected = (
+        table(spark, lakehouse, "05_ml", "decisions")
+        .filter((F.col("candidate_version") == "2") & (F.col("kind") == "promotion"))
+        .collect()
+    )
+    assert [r["decision"] for r in rejected] == ["reject"]
+    assert any("champion" in reason or "baseline" in reason for reason in rejected[0]["reasons"])
+
+
+def test_forced_promotion_then_rollback_restores_the_previous_champion(lakehouse):
+    operations.force_promote(MODEL, "2", "test: operator override")
+    assert registry.alias_version(MODEL, "champion") == "2"
+    move, _ = operations.rollback(MODEL, "test: override was a mistake")
+    assert registry.alias_version(MODEL, "champion") == "1"
+    assert move["reason"] == "rollback: test: override was a mistake"
+    history = registry.champion_history(MODEL)
+    assert [m["version"] for m in history][-3:] == ["1", "2", "1"]
+
+
+def test_reproduce_gives_the_same_test_auc(lakehouse):
+    training = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_training.yml").read_text())
+    result = operations.reproduce(MODEL, "1", training["training"])
+    assert abs(result["difference"]) < 0.005, result
+
+
+def test_no_feature_uses_information_from_after_the_scheduled_departure(lakehouse, spark):
+    params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_features.yml").read_text())["features"]
+    flights = table(spark, lakehouse, "03_silver", "flights")
+    weather = table(spark, lakehouse, "03_silver", "weather")
+    planes = table(spark, lakehouse, "03_silver", "planes")
+    labels = table(spark, lakehouse, "04_gold", "labels")
+    cutoff = "2013-03-10 12:00:00"
+    departing = (F.col("scheduled_departure") >= F.lit(cutoff).cast("timestamp")) & (
+        F.col("scheduled_departure") < F.lit("2013-03-10 13:00:00").cast("timestamp")
+    )
+    full = build_flight_features(flights, weather, planes, labels, params).filter(departing)
+    known = build_flight_features(
+        flights,
+        weather.filter(F.col("time_hour") <= F.lit(cutoff).cast("timestamp")),
+        planes,
+        labels.filter(F.col("label_known_at") <= F.lit(cutoff).cast("timestamp")),
+        params,
+    ).filter(departing)
+    full_rows = {r["flight_key"]: r.asDict() for r in full.collect()}
+    known_rows = {r["flight_key"]: r.asDict() for r in known.collect()}
+    assert full_rows and full_rows == known_rows
+    assert all(r["route_late_rate_30d"] is not None for r in full_rows.values())
+    outcome_columns = {"dep_time", "dep_delay", "arr_time", "arr_delay", "air_time", "is_late"}
+    assert not outcome_columns & set(full.columns)
