@@ -13,10 +13,10 @@ export SPARK_LOCAL_IP := 127.0.0.1
 HISTORY_FROM ?= 2013-01
 HISTORY_TO ?= 2013-04
 
-.PHONY: setup java jars run ingest tables test lint unit integration bench clean-data help
+.PHONY: setup java jars run ingest tables test lint unit integration bench clean-data help mlflow-ui
 
 help:
-	@echo "make run    - set up everything and run the main job (land + ingest the Jan-Apr 2013 history)"
+	@echo "make run    - set up everything and run the main job (history -> ingestion -> features -> training -> promotion)"
 	@echo "make test   - set up everything and run lint + the test suite"
 	@echo "make bench  - benchmarks (printed tables)"
 
@@ -40,7 +40,15 @@ jars: $(STAMP)
 run: setup
 	$(BIN)/kedro land $(HISTORY_FROM) --to $(HISTORY_TO)
 	$(BIN)/kedro run --pipelines ingestion
+	$(BIN)/kedro run --pipelines features
+	$(BIN)/kedro run --pipelines training
+	$(BIN)/kedro run --pipelines promotion
 	$(BIN)/kedro tables
+	$(BIN)/kedro status
+	@echo "MLflow UI: make mlflow-ui (then open http://127.0.0.1:5000); plots: data/08_reporting/training/"
+
+mlflow-ui: setup
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
 ingest: setup
 	$(BIN)/kedro run --pipelines ingestion
@@ -59,6 +67,7 @@ unit: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_ingestion.py
+	$(BIN)/python benchmarks/bench_training.py
 
 clean-data:
 	find data -type f ! -name .gitkeep -delete

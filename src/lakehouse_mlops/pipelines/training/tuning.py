@@ -85,7 +85,7 @@ def make_objective(spec: TrainingSpec, train: pd.DataFrame, valid: pd.DataFrame)
 
 def make_trials(spec: TrainingSpec):
     """SparkTrials when asked for and Spark is up, else sequential Trials (logged)."""
-    if spec.search.use_spark_trials and spec.search.parallelism > 1:
+    if spec.search.use_spark_trials:
         try:
             from hyperopt import SparkTrials
 
