@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import model_validator
 
+from lakehouse_mlops.config import StrictModel, parse_config
 from lakehouse_mlops.errors import ConfigError
 
 SOURCE = "conf/*/parameters_ingestion.yml (key 'ingestion')"
@@ -13,11 +14,7 @@ SOURCE = "conf/*/parameters_ingestion.yml (key 'ingestion')"
 ColumnType = Literal["string", "int", "long", "double", "timestamp", "date"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ColumnRule(_Strict):
+class ColumnRule(StrictModel):
     """How one source column is typed and what values it may hold."""
 
     type: ColumnType = "string"
@@ -47,7 +44,7 @@ class ColumnRule(_Strict):
         return self.references.split(".")[1] if self.references else None
 
 
-class DerivedColumn(_Strict):
+class DerivedColumn(StrictModel):
     """A column computed from source columns: a calendar date or a composite key."""
 
     make_date: list[str] | None = None
@@ -64,7 +61,7 @@ class DerivedColumn(_Strict):
         return self
 
 
-class FeedRules(_Strict):
+class FeedRules(StrictModel):
     """Columns, derived columns and business key of one feed."""
 
     key: list[str]
@@ -84,7 +81,7 @@ class FeedRules(_Strict):
         return {r.reference_feed for r in self.columns.values() if r.reference_feed}
 
 
-class IngestionRules(_Strict):
+class IngestionRules(StrictModel):
     """All landing feeds plus the CSV conventions of the source systems."""
 
     delimiter: str = ","
@@ -99,8 +96,4 @@ class IngestionRules(_Strict):
 
 def parse_rules(raw: dict[str, Any]) -> IngestionRules:
     """Parse the ``ingestion`` parameters; unknown keys and bad values name the file and key."""
-    try:
-        return IngestionRules.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise ConfigError(f"{SOURCE}: {problems}") from exc
+    return parse_config(IngestionRules, raw, SOURCE)

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from lakehouse_mlops.errors import ConfigError
+from lakehouse_mlops.config import StrictModel, parse_config
 
 SOURCE = "conf/*/parameters_promotion.yml (key 'promotion')"
 PROMOTE, REJECT = "promote", "reject"
 
 
-class GateSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class GateSpec(StrictModel):
     min_roc_auc: float = 0.65
     max_brier: float = 0.20
     min_margin_over_baseline: float = 0.01
@@ -24,11 +20,7 @@ class GateSpec(BaseModel):
 
 
 def parse_gate(raw: dict[str, Any]) -> GateSpec:
-    try:
-        return GateSpec.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{SOURCE}: {problems}") from exc
+    return parse_config(GateSpec, raw, SOURCE)
 
 
 def decide(

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import model_validator
 
-from lakehouse_mlops.errors import ConfigError
+from lakehouse_mlops.config import StrictModel, parse_config
 
 SOURCE = "conf/*/parameters_training.yml (key 'training')"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Windows(_Strict):
+class Windows(StrictModel):
     """Time windows, counted back from the latest labelled flight date."""
 
     test_days: int = 14
@@ -23,7 +19,7 @@ class Windows(_Strict):
     train_days: int | None = None  # None: every labelled day before validation
 
 
-class FeatureColumns(_Strict):
+class FeatureColumns(StrictModel):
     categorical: list[str]
     numeric: list[str]
 
@@ -32,7 +28,7 @@ class FeatureColumns(_Strict):
         return [*self.categorical, *self.numeric]
 
 
-class Dimension(_Strict):
+class Dimension(StrictModel):
     """One hyperparameter: a hyperopt distribution and its bounds."""
 
     distribution: Literal["uniform", "loguniform", "quniform", "choice"]
@@ -53,7 +49,7 @@ class Dimension(_Strict):
         return self
 
 
-class Search(_Strict):
+class Search(StrictModel):
     max_evals: int = 16
     parallelism: int = 2
     use_spark_trials: bool = True
@@ -63,12 +59,12 @@ class Search(_Strict):
     space: dict[str, Dimension]
 
 
-class ModelSpec(_Strict):
+class ModelSpec(StrictModel):
     family: Literal["hist_gradient_boosting", "logistic_regression"] = "hist_gradient_boosting"
     fixed: dict[str, Any] = {}
 
 
-class TrainingSpec(_Strict):
+class TrainingSpec(StrictModel):
     target: str = "is_late"
     windows: Windows = Windows()
     features: FeatureColumns
@@ -82,8 +78,4 @@ class TrainingSpec(_Strict):
 
 
 def parse_training(raw: dict[str, Any]) -> TrainingSpec:
-    try:
-        return TrainingSpec.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{SOURCE}: {problems}") from exc
+    return parse_config(TrainingSpec, raw, SOURCE)
