@@ -26,6 +26,7 @@ class LandedFile:
     sha256: str
     size_bytes: int
     lines: DataFrame
+    first_line: bytes | None = None  # raw bytes of line 1 (the header), None for an empty file
 
 
 class LandingCsvDataset(AbstractDataset[None, LandedFile]):
@@ -60,20 +61,24 @@ class LandingCsvDataset(AbstractDataset[None, LandedFile]):
         raise DatasetError("LandingCsvDataset is read-only: the source simulator writes landing files")
 
     def load(self) -> LandedFile:
-        sha, size = self._checksum()
+        sha, size, first_line = self._checksum()
         spark = SparkSession.builder.getOrCreate()
         uri = self._filepath if self._protocol != "file" else str(PurePosixPath(self._path))
         raw = spark.read.option("lineSep", "\n").text(uri).withColumnRenamed("value", "_line")
-        return LandedFile(self._filepath, sha, size, number_lines(raw))
+        return LandedFile(self._filepath, sha, size, number_lines(raw), first_line)
 
-    def _checksum(self) -> tuple[str, int]:
+    def _checksum(self) -> tuple[str, int, bytes | None]:
+        """SHA-256, size and the first line, in the one pass over the file the checksum needs."""
         digest = hashlib.sha256()
-        size = 0
+        size, head = 0, b""
         with self._fs.open(self._path, "rb") as handle:
             while chunk := handle.read(_HASH_CHUNK):
                 digest.update(chunk)
+                if size == 0 or b"\n" not in head:
+                    head += chunk
                 size += len(chunk)
-        return digest.hexdigest(), size
+        first_line = head.split(b"\n", 1)[0] if size else None
+        return digest.hexdigest(), size, first_line
 
 
 def number_lines(lines: DataFrame) -> DataFrame:

@@ -78,10 +78,11 @@ def new_partitions(
 
 
 def read_header(landed: LandedFile, delimiter: str) -> list[str] | None:
-    first = landed.lines.filter(F.col("_row_number") == 1).select("_line").first()
-    if first is None:
+    """Column names from the file's first line (BOM and CR stripped), None for an empty file."""
+    if landed.first_line is None:
         return None
-    return next(csv.reader([first["_line"].lstrip("\ufeff").rstrip("\r")], delimiter=delimiter))
+    text = landed.first_line.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r")
+    return next(csv.reader([text], delimiter=delimiter))
 
 
 def header_problem(header: list[str] | None, feed: FeedRules) -> str | None:

@@ -22,17 +22,14 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
     """
     valid = F.size(FAILURES) == 0
     business = [F.col(c) for c in feed.columns] + [F.col(c) for c in feed.derived]
-    row_hash = F.sha2(F.to_json(F.struct(*business)), 256)
-    rows = classified.withColumn("_row_hash", row_hash)
+    rows = classified.withColumn("_row_hash", F.sha2(F.to_json(F.struct(*business)), 256))
+    # One shuffle on the key: the smallest and largest hash of its valid rows tell whether they
+    # disagree (cheaper than collecting the set); the row order tells which copy comes first.
+    valid_hash = F.when(valid, F.col("_row_hash"))
     by_key = Window.partitionBy(*feed.key)
-    by_copy = Window.partitionBy(*feed.key, "_row_hash").orderBy("_source_file", "_row_number")
-    where = F.concat(F.col("_source_file"), F.lit(":"), F.col("_row_number").cast("string"))
-    rows = (
-        rows.withColumn("_versions", F.size(F.collect_set(F.when(valid, F.col("_row_hash"))).over(by_key)))
-        .withColumn("_copy", F.row_number().over(by_copy))
-        .withColumn("_key_rows", F.array_sort(F.collect_list(F.when(valid, where)).over(by_key)))
-    )
-    conflict = valid & (F.col("_versions") > 1)
+    in_order = by_key.orderBy(valid_hash.asc_nulls_last(), "_source_file", "_row_number")
+    conflict = valid & (F.min(valid_hash).over(by_key) != F.max(valid_hash).over(by_key))
+    copy = F.row_number().over(in_order)
     key_text = F.concat_ws("|", *[F.col(k).cast("string") for k in feed.key])
     conflict_failure = failure(
         "unique_key",
@@ -41,19 +38,22 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
         F.concat(
             F.lit(f"key ({', '.join(feed.key)}) = "),
             key_text,
-            F.lit(" appears with different values at "),
-            F.array_join("_key_rows", ", "),
+            F.lit(" appears in this batch with different values (every version is quarantined)"),
         ),
     )
     return (
-        rows.withColumn(FAILURES, F.when(conflict, F.array(conflict_failure)).otherwise(F.col(FAILURES)))
+        rows.withColumn("_conflict", conflict)
+        .withColumn("_copy", copy)
+        .withColumn(
+            FAILURES, F.when(F.col("_conflict"), F.array(conflict_failure)).otherwise(F.col(FAILURES))
+        )
         .withColumn(
             DISPOSITION,
-            F.when(~valid | conflict, F.lit(QUARANTINE))
+            F.when(~valid | F.col("_conflict"), F.lit(QUARANTINE))
             .when(F.col("_copy") > 1, F.lit(DUPLICATE))
             .otherwise(F.lit(SILVER)),
         )
-        .drop("_versions", "_copy", "_key_rows")
+        .drop("_conflict", "_copy")
     )
 
 
