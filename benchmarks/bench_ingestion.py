@@ -8,38 +8,14 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-
-
-def temp_project(tmp: Path) -> Path:
-    shutil.copytree(ROOT / "conf", tmp / "conf", ignore=shutil.ignore_patterns("credentials*"))
-    lake = tmp / "data"
-    roots = {
-        name: str(lake / sub)
-        for name, sub in [
-            ("lakehouse_root", ""),
-            ("landing_root", "01_landing"),
-            ("bronze_root", "02_bronze"),
-            ("silver_root", "03_silver"),
-            ("gold_root", "04_gold"),
-            ("ml_root", "05_ml"),
-            ("reporting_root", "08_reporting"),
-        ]
-    }
-    (tmp / "conf/local/globals.yml").write_text(yaml.safe_dump(roots))
-    mlflow = {"server": {"mlflow_tracking_uri": f"sqlite:///{tmp / 'mlflow.db'}"}}
-    (tmp / "conf/local/mlflow.yml").write_text(yaml.safe_dump(mlflow))
-    return tmp
 
 
 def runner():
@@ -54,11 +30,12 @@ def main() -> int:
     from kedro.framework.startup import bootstrap_project
 
     from lakehouse_mlops import simulator
+    from lakehouse_mlops.sandbox import make_sandbox
 
     bootstrap_project(ROOT)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        project = temp_project(Path(tmp))
+        project = make_sandbox(ROOT, Path(tmp))
         start = time.perf_counter()
         paths = simulator.land_months(simulator.months("2013-01", "2013-04"), project / "data/01_landing")
         results.append(("land Jan-Apr (simulator)", time.perf_counter() - start))

@@ -34,8 +34,12 @@ def main() -> int:
     rows = []
     evals = 8
     for parallelism in (1, 2):
-        search = {**training["search"], "parallelism": parallelism, "max_evals": evals,
-                  "early_stop_rounds": evals}
+        search = {
+            **training["search"],
+            "parallelism": parallelism,
+            "max_evals": evals,
+            "early_stop_rounds": evals,
+        }
         spec = parse_training({**training, "search": search})
         start = time.perf_counter()
         _, trials = tuning.tune(spec, train, valid)
@@ -43,8 +47,13 @@ def main() -> int:
         done = int((trials["status"] == "ok").sum())
         rows.append((f"SparkTrials parallelism {parallelism}", done, seconds, 60 * done / seconds))
     start = time.perf_counter()
-    best = {"learning_rate": 0.1, "max_iter": 200, "max_leaf_nodes": 31, "min_samples_leaf": 60,
-            "l2_regularization": 0.01}
+    best = {
+        "learning_rate": 0.1,
+        "max_iter": 200,
+        "max_leaf_nodes": 31,
+        "min_samples_leaf": 60,
+        "l2_regularization": 0.01,
+    }
     model = nodes.fit_final_model(train, valid, best, training)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
@@ -55,8 +64,10 @@ def main() -> int:
     for name, done, seconds, rate in rows:
         print(f"{name:<28} {done:>6} {seconds:>8.1f} {rate:>10.1f}")
     print(f"speed-up 2 vs 1: {rows[1][3] / rows[0][3]:.2f}x")
-    print(f"refit (2 fits incl. threshold probe): {fit_seconds:.1f} s; evaluation + plots + SHAP: "
-          f"{eval_seconds:.1f} s; test ROC AUC {metrics['roc_auc']['value']:.4f}")
+    print(
+        f"refit (2 fits incl. threshold probe): {fit_seconds:.1f} s; evaluation + plots + SHAP: "
+        f"{eval_seconds:.1f} s; test ROC AUC {metrics['roc_auc']['value']:.4f}"
+    )
     spark.stop()
     return 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -40,22 +39,9 @@ def project(tmp_path: Path) -> Path:
 
 
 def make_project(tmp_path: Path) -> Path:
-    conf = tmp_path / "conf"
-    shutil.copytree(PROJECT_ROOT / "conf", conf, ignore=shutil.ignore_patterns("credentials*"))
-    lake = tmp_path / "data"
-    roots = {
-        "lakehouse_root": str(lake),
-        "landing_root": str(lake / "01_landing"),
-        "bronze_root": str(lake / "02_bronze"),
-        "silver_root": str(lake / "03_silver"),
-        "gold_root": str(lake / "04_gold"),
-        "ml_root": str(lake / "05_ml"),
-        "reporting_root": str(lake / "08_reporting"),
-    }
-    (conf / "local" / "globals.yml").write_text(yaml.safe_dump(roots))
-    mlflow_local = {"server": {"mlflow_tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"}}
-    (conf / "local" / "mlflow.yml").write_text(yaml.safe_dump(mlflow_local))
-    return tmp_path
+    from lakehouse_mlops.sandbox import make_sandbox
+
+    return make_sandbox(PROJECT_ROOT, tmp_path)
 
 
 def run_pipeline(project: Path, pipeline: str, runtime_params: dict | None = None) -> dict:

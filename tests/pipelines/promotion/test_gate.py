@@ -7,8 +7,15 @@ import pytest
 from lakehouse_mlops.errors import ConfigError
 from lakehouse_mlops.pipelines.promotion.gate import PROMOTE, REJECT, decide, parse_gate
 
-GATE = parse_gate({"min_roc_auc": 0.65, "max_brier": 0.2, "min_margin_over_baseline": 0.01,
-                   "min_improvement": 0.002, "min_window_rows": 1000})
+GATE = parse_gate(
+    {
+        "min_roc_auc": 0.65,
+        "max_brier": 0.2,
+        "min_margin_over_baseline": 0.01,
+        "min_improvement": 0.002,
+        "min_window_rows": 1000,
+    }
+)
 BASELINE = {"roc_auc": 0.60}
 GOOD = {"roc_auc": 0.70, "brier": 0.15}
 
