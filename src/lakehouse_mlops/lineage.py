@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 import mlflow
 
@@ -10,6 +11,12 @@ from lakehouse_mlops.datasets import DeltaSparkDataset
 from lakehouse_mlops.registry import LINEAGE_PREFIX, git_commit
 
 logger = logging.getLogger(__name__)
+
+
+@cache
+def _code_version() -> dict[str, str]:
+    """The git commit of the code, looked up once per process (not once per table read)."""
+    return git_commit()
 
 
 def record_lineage(dataset, name: str, data, node_name: str) -> None:
@@ -25,8 +32,7 @@ def record_lineage(dataset, name: str, data, node_name: str) -> None:
     if version is None:
         return
     tags = {f"{LINEAGE_PREFIX}{name}.path": dataset.filepath, f"{LINEAGE_PREFIX}{name}.version": str(version)}
-    if "git_commit" not in run.data.tags:
-        tags.update(git_commit())
+    tags.update(_code_version())
     mlflow.set_tags(tags)
     source = mlflow.data.from_spark(data, path=dataset.filepath, version=str(version), name=name)
     mlflow.log_input(source, context=node_name)

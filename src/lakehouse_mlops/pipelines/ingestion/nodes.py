@@ -86,10 +86,11 @@ def validate_batches(
 
     Returns the silver rows (to MERGE), the quarantine rows and the row count per disposition.
     """
-    feed = parse_rules(ingestion).feed(feed_name)
+    rules = parse_rules(ingestion)
+    feed = rules.feed(feed_name)
     pending = audit.pending_batches(bronze_table, audit_state, feed_name)
     rows = bronze_table.filter(F.col("_batch_id").isin(sorted(pending)))
-    classified = classify(rows, feed, references, parse_rules(ingestion).null_tokens)
+    classified = classify(rows, feed, references, rules.null_tokens)
     # Counted, merged into silver and written to quarantine: computed once, not three times.
     disposed = silver.dispose(classified, feed).persist(StorageLevel.MEMORY_AND_DISK)
     counts = silver.disposition_counts(disposed) if pending else []

@@ -98,7 +98,7 @@ def reference_failure(name: str, rule: ColumnRule, raw: Column, out: Column, fou
     return F.when(out.isNotNull() & found.isNull() & ~known, failure("references", name, raw, message))
 
 
-def derived_value(name: str, parts: list[str], kind: str) -> Column:
+def derived_value(parts: list[str], kind: str) -> Column:
     if kind == "make_date":
         text = F.concat_ws("-", *[F.col(p).cast("string") for p in parts])
         return F.try_to_date(text, "y-M-d")
@@ -141,7 +141,7 @@ def classify(
 def _add_derived(rows: DataFrame, feed: FeedRules) -> DataFrame:
     for name, derived in feed.derived.items():  # in order: a key may use a derived date
         kind = "make_date" if derived.make_date else "concat_key"
-        rows = rows.withColumn(name, derived_value(name, derived.make_date or derived.concat_key, kind))
+        rows = rows.withColumn(name, derived_value(derived.make_date or derived.concat_key, kind))
     return rows
 
 

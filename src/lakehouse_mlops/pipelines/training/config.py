@@ -75,6 +75,7 @@ class TrainingSpec(StrictModel):
     registered_model_name: str = "flight_delay"
     profile_sample_rows: int = 5000
     shap_sample_rows: int = 500
+    importance_sample_rows: int = 3000
 
 
 def parse_training(raw: dict[str, Any]) -> TrainingSpec:

@@ -15,11 +15,11 @@ import pandas as pd  # noqa: E402
 logger = logging.getLogger(__name__)
 
 
-def shap_summary(model, x: pd.DataFrame, seed: int) -> plt.Figure:
+def shap_summary(model, x: pd.DataFrame, sample_rows: int, seed: int) -> plt.Figure:
     """SHAP summary (beeswarm) of the classifier on a sample, in the preprocessed feature space."""
     import shap
 
-    sample = x.sample(n=min(len(x), 500), random_state=seed)
+    sample = x.sample(n=min(len(x), sample_rows), random_state=seed)
     preprocess, classifier = model[:-1], model[-1]
     features = pd.DataFrame(preprocess.transform(sample), columns=x.columns, index=sample.index)
     try:
