@@ -12,11 +12,15 @@ export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 export SPARK_LOCAL_IP := 127.0.0.1
 HISTORY_FROM ?= 2013-01
 HISTORY_TO ?= 2013-04
+FIRST_CYCLE ?= 2013-05
+REPLAY_FROM ?= 2013-05
+REPLAY_TO ?= 2013-12
 
-.PHONY: setup java jars run ingest tables test lint unit integration bench clean-data help mlflow-ui
+.PHONY: setup java jars run history replay ingest tables test lint unit integration bench clean-data help mlflow-ui
 
 help:
-	@echo "make run    - set up everything and run the main job (history -> ingestion -> features -> training -> promotion)"
+	@echo "make run    - set up everything and run the main job (history, first champion, one cycle of the loop)"
+	@echo "make replay - the policy backtest: cycles $(REPLAY_FROM)..$(REPLAY_TO) and the timeline"
 	@echo "make test   - set up everything and run lint + the test suite"
 	@echo "make bench  - benchmarks (printed tables)"
 
@@ -37,15 +41,27 @@ java:
 jars: $(STAMP)
 	@$(BIN)/python -m lakehouse_mlops.jars
 
-run: setup
+run: history
+	$(BIN)/kedro cycle $(FIRST_CYCLE)
+	$(BIN)/kedro tables
+	$(BIN)/kedro status
+	@echo "Monitoring report: data/08_reporting/monitoring/latest_report.html (per batch: .../batches/)"
+	@echo "Training plots: data/08_reporting/training/; MLflow UI: make mlflow-ui (http://127.0.0.1:5000)"
+	@echo "Replay timeline: make replay, then data/08_reporting/replay/timeline.html"
+
+# The initial history and the first champion (training + gate).
+history: setup
 	$(BIN)/kedro land $(HISTORY_FROM) --to $(HISTORY_TO)
 	$(BIN)/kedro run --pipelines ingestion
 	$(BIN)/kedro run --pipelines features
 	$(BIN)/kedro run --pipelines training
 	$(BIN)/kedro run --pipelines promotion
-	$(BIN)/kedro tables
-	$(BIN)/kedro status
-	@echo "MLflow UI: make mlflow-ui (then open http://127.0.0.1:5000); plots: data/08_reporting/training/"
+
+# Needs a champion: builds the history first when there is none.
+replay: setup
+	@$(BIN)/kedro status 2>/dev/null | grep -q '^champion .* version [0-9]' || $(MAKE) --no-print-directory history
+	$(BIN)/kedro replay $(REPLAY_FROM) $(REPLAY_TO)
+	@echo "Replay timeline: data/08_reporting/replay/timeline.{csv,png,html}"
 
 mlflow-ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 
@@ -14,6 +16,8 @@ class SparkHooks:
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
+        # MLflow draws a progress bar per model download (every scoring run): noise in batch logs.
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         build_spark_session(context.config_loader["spark"])
 
 

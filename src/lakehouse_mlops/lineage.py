@@ -8,7 +8,7 @@ from functools import cache
 import mlflow
 
 from lakehouse_mlops.datasets import DeltaSparkDataset
-from lakehouse_mlops.registry import LINEAGE_PREFIX, git_commit
+from lakehouse_mlops.registry import LINEAGE_PREFIX, RegistryError, git_commit
 
 logger = logging.getLogger(__name__)
 
@@ -37,3 +37,13 @@ def record_lineage(dataset, name: str, data, node_name: str) -> None:
     source = mlflow.data.from_spark(data, path=dataset.filepath, version=str(version), name=name)
     mlflow.log_input(source, context=node_name)
     logger.info("lineage: %s = %s @ version %s", name, dataset.filepath, version)
+
+
+def load_pinned(version_tags: dict[str, str], table: str):
+    """The table exactly as a model version read it: the path and Delta version in its lineage tags."""
+    try:
+        path = version_tags[f"{LINEAGE_PREFIX}{table}.path"]
+        version = int(version_tags[f"{LINEAGE_PREFIX}{table}.version"])
+    except KeyError as exc:
+        raise RegistryError(f"the model version has no lineage for table '{table}'") from exc
+    return DeltaSparkDataset(filepath=path, version=version).load()

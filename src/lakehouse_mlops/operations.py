@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from lakehouse_mlops import registry
-from lakehouse_mlops.datasets import DeltaSparkDataset
+from lakehouse_mlops.lineage import load_pinned
 from lakehouse_mlops.pipelines.promotion.nodes import decision_rows
 from lakehouse_mlops.pipelines.training import nodes as training_nodes
 from lakehouse_mlops.pipelines.training.config import parse_training
@@ -102,21 +102,14 @@ def reproduce(name: str, version: str, training: dict) -> dict:
     tags = registry.version_tags(name, version)
     spec = parse_training(training)
 
-    def pinned(table: str):
-        path, v = (
-            tags[f"{registry.LINEAGE_PREFIX}{table}.path"],
-            tags[f"{registry.LINEAGE_PREFIX}{table}.version"],
-        )
-        return DeltaSparkDataset(filepath=path, version=int(v)).load()
-
     examples = training_nodes.labelled_examples(
-        pinned("gold_flight_features"), pinned("gold_labels"), training
+        load_pinned(tags, "gold_flight_features"), load_pinned(tags, "gold_labels"), training
     )
     dates = pd.to_datetime(examples["flight_date"])
     train = examples[(dates >= tags["window.train_start"]) & (dates < tags["window.valid_start"])]
     valid = examples[(dates >= tags["window.valid_start"]) & (dates < tags["window.test_start"])]
     test = examples[(dates >= tags["window.test_start"]) & (dates <= tags["window.test_end"])]
-    best = {k.removeprefix("param."): _number(v) for k, v in tags.items() if k.startswith("param.")}
+    best = hyperparameters(tags)
     model = training_nodes.fit_final_model(train, valid, best, training)
     y = test[spec.target].astype(int).to_numpy()
     metrics = classification_metrics(
@@ -130,6 +123,11 @@ def reproduce(name: str, version: str, training: dict) -> dict:
         "difference": metrics["roc_auc"] - recorded,
         "test_rows": len(test),
     }
+
+
+def hyperparameters(tags: dict[str, str]) -> dict:
+    """The tuned hyperparameters recorded on a model version (``param.*`` tags)."""
+    return {k.removeprefix("param."): _number(v) for k, v in tags.items() if k.startswith("param.")}
 
 
 def _number(text: str) -> float | int:

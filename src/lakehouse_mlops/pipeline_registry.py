@@ -7,7 +7,9 @@ from kedro.pipeline import Pipeline
 
 def register_pipelines() -> dict[str, Pipeline]:
     from lakehouse_mlops.pipelines.features import create_pipeline as features
+    from lakehouse_mlops.pipelines.inference import create_pipeline as inference
     from lakehouse_mlops.pipelines.ingestion import create_pipeline as ingestion
+    from lakehouse_mlops.pipelines.monitoring import create_pipeline as monitoring
     from lakehouse_mlops.pipelines.promotion import create_pipeline as promotion
     from lakehouse_mlops.pipelines.training import create_pipeline as training
 
@@ -16,6 +18,13 @@ def register_pipelines() -> dict[str, Pipeline]:
         "features": features(),
         "training": training(),
         "promotion": promotion(),
+        "inference": inference(),
+        "monitoring": monitoring(),
     }
-    pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
+    # Inference and monitoring read the champion from the registry, which promotion writes: a
+    # dependency Kedro's graph cannot see. The default run builds the first champion; the `cycle`
+    # command runs the whole loop stage by stage, in order.
+    pipelines["__default__"] = sum(
+        (pipelines[name] for name in ("ingestion", "features", "training", "promotion")), Pipeline([])
+    )
     return pipelines

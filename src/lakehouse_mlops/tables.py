@@ -12,7 +12,11 @@ from lakehouse_mlops.datasets import DeltaSparkDataset
 
 def delta_datasets(catalog: DataCatalog) -> dict[str, DeltaSparkDataset]:
     """Every Delta table used by a registered pipeline, one entry per path."""
-    names = sorted({name for pipe in pipelines.values() for name in pipe.datasets()})
+    # a table read under a second name (e.g. ``monitoring_history``) is shown under its writer's name
+    names = sorted(
+        {name for pipe in pipelines.values() for name in pipe.datasets()},
+        key=lambda name: (name.endswith("_history"), name),
+    )
     found: dict[str, DeltaSparkDataset] = {}
     for name in names:
         if name.startswith("params:") or name == "parameters":

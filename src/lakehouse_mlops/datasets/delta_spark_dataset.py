@@ -73,6 +73,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         not_null: list[str] | None = None,
         column_comments: dict[str, str] | None = None,
         table_properties: dict[str, str] | None = None,
+        merge_schema: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         if write_mode not in WRITE_MODES:
@@ -97,6 +98,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         self._not_null = list(not_null or [])
         self._column_comments = dict(column_comments or {})
         self._table_properties = dict(table_properties or {})
+        self._merge_schema = merge_schema
         self.metadata = metadata
         self.last_saved_version: int | None = None
         self.last_loaded_version: int | None = None
@@ -151,6 +153,17 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         return reader.load(self._filepath)
 
     def save(self, data: DataFrame) -> None:
+        # A merge reads its input up to three times (emptiness, changed rows, MERGE): compute it once.
+        cached = self._write_mode == "merge"
+        if cached:
+            data = data.persist()
+        try:
+            self._save_rows(data)
+        finally:
+            if cached:
+                data.unpersist()
+
+    def _save_rows(self, data: DataFrame) -> None:
         exists = self._exists()
         if exists and data.isEmpty():
             logger.info("%s: nothing to write, table left at its version", self._filepath)
@@ -171,6 +184,8 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
 
     def _writer(self, data: DataFrame, mode: str):
         writer = data.write.format("delta").mode(mode)
+        if self._merge_schema:  # new nullable columns are added to the table (schema evolution)
+            writer = writer.option("mergeSchema", "true")
         if self._partition_by:
             writer = writer.partitionBy(*self._partition_by)
         return writer

@@ -14,27 +14,14 @@ import yaml
 from mlflow.tracking import MlflowClient
 from pyspark.sql import functions as F
 
-from lakehouse_mlops import operations, registry, simulator
+from lakehouse_mlops import operations, registry
 from lakehouse_mlops.datasets import DeltaSparkDataset
 from lakehouse_mlops.pipelines.features.nodes import build_flight_features
 from tests.conftest import PROJECT_ROOT, make_project, run_pipeline
+from tests.small_lakehouse import PROMOTION_BARS, build_history_and_champion
 
 pytestmark = pytest.mark.integration
 MODEL = "flight_delay"
-FAST_TRAINING = {
-    "training": {
-        "search": {
-            "max_evals": 4,
-            "parallelism": 2,
-            "early_stop_rounds": 3,
-            "space": {
-                "learning_rate": {"distribution": "loguniform", "low": 0.05, "high": 0.2},
-                "max_iter": {"distribution": "quniform", "low": 50, "high": 100, "q": 50},
-            },
-        },
-        "profile_sample_rows": 500,
-    }
-}
 WEAK_TRAINING = {  # the same model family, blind to almost everything
     "training": {
         "features": {"categorical": ["origin"], "numeric": ["dep_weekday"]},
@@ -42,26 +29,11 @@ WEAK_TRAINING = {  # the same model family, blind to almost everything
         "profile_sample_rows": 500,
     }
 }
-PROMOTION_BARS = {"promotion": {"gate": {"min_roc_auc": 0.6, "min_window_rows": 200}}}
-
-
-def land_small_history(landing: Path) -> None:
-    for month in simulator.months("2013-01", "2013-04"):
-        for feed, frame in simulator.feeds_for_month(month).items():
-            if feed in ("flights", "outcomes"):
-                frame = frame[(frame["carrier"] == "UA") & (frame["origin"] == "EWR")]
-            simulator.write_landing_file(frame, landing / feed / month / f"{feed}_{month}.csv")
 
 
 @pytest.fixture(scope="module")
 def lakehouse(tmp_path_factory, spark) -> Path:
-    project = make_project(tmp_path_factory.mktemp("lifecycle"))
-    land_small_history(project / "data" / "01_landing")
-    run_pipeline(project, "ingestion")
-    run_pipeline(project, "features")
-    run_pipeline(project, "training", FAST_TRAINING)
-    run_pipeline(project, "promotion", PROMOTION_BARS)
-    return project
+    return build_history_and_champion(make_project(tmp_path_factory.mktemp("lifecycle")))
 
 
 def table(spark, project: Path, layer: str, name: str):

@@ -22,6 +22,7 @@ DECISION_COLUMNS = [
     "decision_id",
     "decided_at",
     "kind",
+    "batch_id",
     "model_name",
     "candidate_version",
     "champion_version",
@@ -41,7 +42,12 @@ def candidate_version(training: dict, promotion: dict) -> dict:
     if version is None:
         raise registry.RegistryError(f"model '{name}' has no challenger: run the training pipeline")
     champion = registry.alias_version(name, registry.CHAMPION)
-    return {"name": name, "version": str(version), "champion": champion}
+    return {
+        "name": name,
+        "version": str(version),
+        "champion": champion,
+        "batch_id": promotion.get("batch_id"),
+    }
 
 
 def evaluation_window(
@@ -103,6 +109,7 @@ def apply_decision(verdict: dict) -> DataFrame:
         [
             {
                 "kind": "promotion",
+                "batch_id": verdict.get("batch_id"),
                 "model_name": name,
                 "candidate_version": version,
                 "champion_version": verdict["champion"],
@@ -131,7 +138,7 @@ def decision_rows(decisions: list[dict]) -> DataFrame:
     ]
     spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     schema = (
-        "decision_id string, decided_at timestamp, kind string, model_name string, "
+        "decision_id string, decided_at timestamp, kind string, batch_id string, model_name string, "
         "candidate_version string, champion_version string, window_start string, "
         "window_end string, decision string, reasons array<string>, metrics string, "
         "decided_by string"

@@ -73,6 +73,7 @@ class TrainingSpec(StrictModel):
     threshold_strategy: Literal["max_f1", "fixed"] = "max_f1"
     fixed_threshold: float = 0.5
     registered_model_name: str = "flight_delay"
+    trigger_batch: str | None = None  # set by the cycle: the batch whose monitoring asked for retraining
     profile_sample_rows: int = 5000
     shap_sample_rows: int = 500
     importance_sample_rows: int = 3000

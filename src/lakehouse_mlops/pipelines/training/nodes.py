@@ -125,6 +125,8 @@ def register_challenger(
         "model_family": spec.model.family,
         "decision_threshold": model.decision_threshold_,
     }
+    if spec.trigger_batch:
+        tags["trigger_batch"] = spec.trigger_batch
     registered = registry.log_and_register(model, test[spec.features.all], spec.registered_model_name, tags)
     logger.info("registered %s version %s as challenger", registered["name"], registered["version"])
     return registered

@@ -1,0 +1,263 @@
+"""The continuous-training loop: one cycle per batch (land → ingestion → features → inference →
+monitoring → [training → promotion]), each stage a Kedro run of the installed pipelines.
+
+Every stage is idempotent, so re-running a cycle (or resuming one that crashed) changes nothing that
+is already done: landing rewrites identical files, ingestion skips ingested files, features and
+predictions MERGE only changed rows, the batch keeps the model version that first scored it, the
+monitoring decision is recorded once, and a retrain asked for by a batch happens once (its model
+version carries ``trigger_batch``) and is judged once (``gate.decision``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from mlflow.tracking import MlflowClient
+from omegaconf import OmegaConf
+from pyspark.sql import functions as F
+
+from lakehouse_mlops import simulator
+from lakehouse_mlops.pipelines.monitoring.policy import RETRAIN
+from lakehouse_mlops.tables import delta_datasets
+from lakehouse_mlops.tracking import end_leftover_runs
+
+Lander = Callable[[str, Path, str], list[Path]]
+NOISY_LOGGERS = ("kedro", "lakehouse_mlops", "kedro_mlflow", "kedro_viz", "mlflow")
+
+
+@dataclass
+class StageResult:
+    stage: str
+    status: str  # done | skipped | failed | not run
+    seconds: float = 0.0
+    summary: str = ""
+
+    def line(self) -> str:
+        return f"{self.stage:<11} {self.status:<8} {self.seconds:6.1f}s  {self.summary}"
+
+
+@dataclass
+class CycleResult:
+    batch_id: str
+    stages: list[StageResult] = field(default_factory=list)
+    decision: str | None = None
+    scored_by: str | None = None
+    retrained_version: str | None = None
+    promoted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status != "failed" for s in self.stages)
+
+    def headline(self) -> str:
+        if not self.ok:
+            failed = next(s for s in self.stages if s.status == "failed")
+            return f"cycle {self.batch_id}: FAILED at {failed.stage}: {failed.summary}"
+        action = f"decision {self.decision}"
+        if self.retrained_version:
+            action += f", retrained version {self.retrained_version}"
+            action += ", promoted to champion" if self.promoted else ", not promoted"
+        return f"cycle {self.batch_id}: completed ({action}; scored by version {self.scored_by})"
+
+
+@contextmanager
+def quiet(enabled: bool) -> Iterator[None]:
+    """Only warnings from the stage runs: the cycle prints one summary line per stage instead."""
+    if not enabled:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR if logger.name in ("mlflow", "kedro_viz") else logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def simulator_lander(batch_id: str, landing_root: Path, suffix: str) -> list[Path]:
+    return simulator.land_month(batch_id, landing_root, suffix)
+
+
+def dotlist_params(items: list[str]) -> dict:
+    """``key.sub=value`` items (as ``kedro run --params``) into a nested dict."""
+    return OmegaConf.to_container(OmegaConf.from_dotlist(items)) if items else {}
+
+
+def merge(base: dict, extra: dict) -> dict:
+    merged = dict(base)
+    for key, value in extra.items():
+        merged[key] = (
+            merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
+    return merged
+
+
+class Loop:
+    """Runs cycles on one project (``conf_source`` lets tests and benchmarks use a sandbox)."""
+
+    def __init__(
+        self,
+        project_path: Path,
+        env: str | None = None,
+        conf_source: str | None = None,
+        params: dict | None = None,
+        lander: Lander = simulator_lander,
+        verbose: bool = False,
+    ) -> None:
+        self.project_path, self.env, self.conf_source = project_path, env, conf_source
+        self.params, self.lander, self.verbose = params or {}, lander, verbose
+        bootstrap_project(project_path)
+
+    # -- Kedro plumbing -------------------------------------------------------------------------
+    def session(self, params: dict | None = None) -> KedroSession:
+        return KedroSession.create(
+            project_path=self.project_path,
+            env=self.env,
+            conf_source=self.conf_source,
+            runtime_params=merge(self.params, params or {}),
+        )
+
+    def run(self, pipeline: str, params: dict | None = None) -> None:
+        try:
+            with quiet(not self.verbose), self.session(params) as session:
+                session.run(pipeline_names=[pipeline])
+        finally:
+            end_leftover_runs()
+
+    def context(self):
+        """A loaded context (catalog, parameters, MLflow pointed at the project's store)."""
+        session = self.session()
+        return session, session.load_context()
+
+    # -- one cycle ------------------------------------------------------------------------------
+    def cycle(self, batch_id: str, echo: Callable[[str], None] = print) -> CycleResult:
+        result = CycleResult(batch_id)
+        session, context = self.context()
+        with session:
+            catalog, params = context.catalog, context.params
+            tables = delta_datasets(catalog)
+            name = params["training"]["registered_model_name"]
+            steps = [
+                ("land", lambda: self._land(batch_id, context)),
+                ("ingestion", lambda: self.run("ingestion")),
+                ("features", lambda: self.run("features")),
+                ("inference", lambda: self._infer(batch_id, catalog, result)),
+                ("monitoring", lambda: self._monitor(batch_id, catalog, result)),
+                ("training", lambda: self._train(batch_id, name, result)),
+                ("promotion", lambda: self._promote(batch_id, name, result)),
+            ]
+            for stage, step in steps:
+                if not result.ok:
+                    result.stages.append(StageResult(stage, "not run"))
+                    echo(result.stages[-1].line())
+                    continue
+                before = _versions(tables)
+                start = time.perf_counter()
+                try:
+                    note = step()
+                    status = "skipped" if note and note.startswith("skipped") else "done"
+                except Exception as exc:  # noqa: BLE001 - reported in the summary, the cycle stops
+                    note, status = f"{type(exc).__name__}: {exc}".splitlines()[0][:300], "failed"
+                changed = _changes(before, _versions(tables))
+                summary = "; ".join(p for p in [note, changed] if p)
+                result.stages.append(StageResult(stage, status, time.perf_counter() - start, summary))
+                echo(result.stages[-1].line())
+        end_leftover_runs()
+        echo(result.headline())
+        return result
+
+    def _land(self, batch_id: str, context) -> str:
+        conf = context.config_loader["globals"]
+        root = Path(conf["landing_root"])
+        root = root if root.is_absolute() else self.project_path / root
+        files = self.lander(batch_id, root, conf["landing_file_suffix"])
+        return f"{len(files)} file(s) in {root}"
+
+    def _infer(self, batch_id: str, catalog, result: CycleResult) -> str:
+        pinned = _scored_by(catalog, batch_id)
+        self.run("inference", {"inference": {"batch_id": batch_id, "model_version": pinned}})
+        result.scored_by = pinned or _scored_by(catalog, batch_id)
+        rows = (
+            catalog.load("ml_predictions")
+            .filter((F.col("batch_id") == batch_id) & (F.col("model_version") == result.scored_by))
+            .count()
+        )
+        return f"version {result.scored_by}: {rows} rows scored"
+
+    def _monitor(self, batch_id: str, catalog, result: CycleResult) -> str:
+        params = {"monitoring": {"batch_id": batch_id, "model_version": result.scored_by}}
+        self.run("monitoring", params)
+        decisions = catalog.load("ml_decision_history").filter(
+            (F.col("kind") == "monitoring")
+            & (F.col("batch_id") == batch_id)
+            & (F.col("candidate_version") == result.scored_by)
+        )
+        latest = decisions.orderBy(F.col("decided_at").desc()).first()
+        result.decision = latest["decision"]
+        return f"decision {latest['decision']}: {' | '.join(latest['reasons'])}"
+
+    def _train(self, batch_id: str, name: str, result: CycleResult) -> str:
+        if result.decision != RETRAIN:
+            return f"skipped: decision {result.decision}"
+        existing = _version_for_batch(name, batch_id)
+        if existing is not None:
+            result.retrained_version = existing
+            return f"skipped: version {existing} was already trained for {batch_id}"
+        self.run("training", {"training": {"trigger_batch": batch_id}})
+        result.retrained_version = _version_for_batch(name, batch_id)
+        return f"registered version {result.retrained_version} as challenger"
+
+    def _promote(self, batch_id: str, name: str, result: CycleResult) -> str:
+        version = result.retrained_version
+        if version is None:
+            return "skipped: nothing retrained"
+        client = MlflowClient()
+        if "gate.decision" not in client.get_model_version(name, version).tags:
+            self.run("promotion", {"promotion": {"candidate_version": version, "batch_id": batch_id}})
+        tags = client.get_model_version(name, version).tags
+        result.promoted = tags.get("gate.decision") == "promote"
+        return f"version {version}: {tags.get('gate.decision')} ({tags.get('gate.reasons', '')})"
+
+
+def _scored_by(catalog, batch_id: str) -> str | None:
+    """The model version that first scored ``batch_id`` (the one deployed on it), if any."""
+    predictions = catalog.load("ml_predictions")
+    if predictions is None:
+        return None
+    first = (
+        predictions.filter(F.col("batch_id") == batch_id)
+        .orderBy("scored_at", "model_version")
+        .select("model_version")
+        .first()
+    )
+    return None if first is None else first[0]
+
+
+def _version_for_batch(name: str, batch_id: str) -> str | None:
+    versions = MlflowClient().search_model_versions(f"name='{name}'")
+    found = [v.version for v in versions if v.tags.get("trigger_batch") == batch_id]
+    return str(max(int(v) for v in found)) if found else None
+
+
+def _versions(tables: dict) -> dict[str, int | None]:
+    return {name: dataset.current_version() for name, dataset in tables.items()}
+
+
+def _changes(before: dict, after: dict) -> str:
+    def shown(version: int | None) -> str:
+        return "new" if version is None else f"v{version}"
+
+    changed = [f"{n} {shown(before.get(n))}→{shown(after[n])}" for n in after if after[n] != before.get(n)]
+    return f"tables changed: {', '.join(changed)}" if changed else "no table changed"

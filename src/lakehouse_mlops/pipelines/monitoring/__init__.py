@@ -1,0 +1,22 @@
+"""``monitoring``: for one scored batch, compare the gold features and the deployed model's scores with
+the model's own training window (read at the Delta versions in its lineage), and, once the labels of
+earlier batches have landed, measure realised performance per batch and model version.
+
+- data drift per feature: numeric — KS on reference-quantile buckets, normalised Wasserstein, PSI on
+  fixed reference deciles; categorical — Jensen–Shannon distance and chi-square (unseen categories
+  counted). Drift needs an effect beyond its threshold *and* significance; windows below the minimum
+  sizes are reported ``insufficient``, never as drift.
+- data quality: null share, unseen categories, values outside the reference range.
+- prediction drift: the same numeric statistics on the score.
+- performance: AUC, Brier, calibration error, positive vs predicted rate, against the version's test
+  metrics recorded at training.
+
+Everything is appended to ``monitoring_metrics`` (Delta), rendered as a self-contained HTML report
+(``data/08_reporting/monitoring/``, also an MLflow artifact), and the policy
+(``conf/base/parameters_monitoring.yml``) records ``none``, ``alert`` or ``retrain`` with its reasons in
+``decisions``.
+"""
+
+from lakehouse_mlops.pipelines.monitoring.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,65 @@
+"""Monitoring policy, parsed once from ``parameters_monitoring.yml``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lakehouse_mlops.config import StrictModel, parse_config
+
+SOURCE = "conf/*/parameters_monitoring.yml (key 'monitoring')"
+
+
+class NumericDrift(StrictModel):
+    quantiles: int = 1000
+    quantile_relative_error: float = 0.001
+    psi_bins: int = 10
+    psi_threshold: float = 0.2
+    wasserstein_threshold: float = 0.1
+    alpha: float = 0.01
+
+
+class CategoricalDrift(StrictModel):
+    js_threshold: float = 0.1
+    alpha: float = 0.01
+
+
+class Quality(StrictModel):
+    max_null_share_increase: float = 0.05
+    max_unseen_share: float = 0.05
+    max_out_of_range_share: float = 0.05
+
+
+class Performance(StrictModel):
+    max_auc_drop: float = 0.03
+    max_brier_increase: float = 0.02
+    max_calibration_gap: float = 0.05
+    score_bins: int = 10000
+    calibration_bins: int = 10
+    min_labelled_rows: int = 1000
+
+
+class Policy(StrictModel):
+    drift_share_threshold: float = 0.3
+    drift_consecutive_windows: int = 2
+    performance_breaches: int = 2
+    performance_windows: int = 3
+    cooldown_windows: int = 2
+    retrain_on_quality_alarm: bool = False
+
+
+class MonitoringSpec(StrictModel):
+    batch_id: str | None = None
+    model_version: str | None = None
+    min_reference_rows: int = 1000
+    min_current_rows: int = 1000
+    exclude_features: list[str] = []
+    numeric: NumericDrift = NumericDrift()
+    categorical: CategoricalDrift = CategoricalDrift()
+    quality: Quality = Quality()
+    prediction: NumericDrift = NumericDrift()
+    performance: Performance = Performance()
+    policy: Policy = Policy()
+
+
+def parse_monitoring(raw: dict[str, Any]) -> MonitoringSpec:
+    return parse_config(MonitoringSpec, raw, SOURCE)

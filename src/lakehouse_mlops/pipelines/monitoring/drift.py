@@ -1,0 +1,195 @@
+"""Per-feature drift and data quality of a window against the reference, as metric rows.
+
+Every feature gets its statistics (effect sizes and tests) and one ``drift_detected`` verdict:
+drift needs both an effect beyond its threshold *and* significance, and is never declared on a
+window below the minimum sizes (those are reported ``insufficient``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyspark.sql import DataFrame
+
+from lakehouse_mlops.pipelines.monitoring import statistics as st
+from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, NumericDrift
+from lakehouse_mlops.pipelines.monitoring.profiles import (
+    CategoricalProfile,
+    NumericProfile,
+    bucket_counts,
+    bucket_splits,
+    categorical_profiles,
+    coarse_counts,
+    numeric_profiles,
+)
+
+OK, FLAGGED, INSUFFICIENT = "ok", "flagged", "insufficient"
+DATA_DRIFT, DATA_QUALITY, PREDICTION_DRIFT = "data_drift", "data_quality", "prediction_drift"
+
+
+def metric(kind: str, feature: str, name: str, value: float, **extra) -> dict:
+    row = {
+        "kind": kind,
+        "feature": feature,
+        "metric": name,
+        "value": None if value is None or np.isnan(value) else float(value),
+        "threshold": None,
+        "p_value": None,
+        "flagged": False,
+        "status": OK,
+        "reference_rows": None,
+        "current_rows": None,
+    }
+    row.update(extra)
+    if row["flagged"]:
+        row["status"] = FLAGGED
+    return row
+
+
+def numeric_drift_rows(
+    reference: DataFrame, current: DataFrame, columns: list[str], spec: MonitoringSpec, kind: str = DATA_DRIFT
+) -> list[dict]:
+    """Drift (KS, normalised Wasserstein, PSI) and quality (nulls, out of range) of numeric columns."""
+    settings = spec.prediction if kind == PREDICTION_DRIFT else spec.numeric
+    refs = numeric_profiles(reference, columns, settings.quantiles, settings.quantile_relative_error)
+    usable = [c for c in columns if refs[c].non_null > 0]
+    ranges = {c: (refs[c].min, refs[c].max) for c in usable}
+    curs = numeric_profiles(current, columns, settings.quantiles, settings.quantile_relative_error, ranges)
+    splits = {c: bucket_splits(refs[c]) for c in usable}
+    ref_counts, cur_counts = bucket_counts(reference, splits), bucket_counts(current, splits)
+    rows = []
+    for c in columns:
+        if c in usable:
+            rows += _numeric_feature(
+                c, refs[c], curs[c], splits[c], ref_counts[c], cur_counts[c], settings, spec, kind
+            )
+        else:
+            rows.append(_insufficient(kind, c, refs[c].non_null, curs[c].non_null))
+        if kind == DATA_DRIFT:
+            rows += _numeric_quality(c, refs[c], curs[c], spec)
+    return rows
+
+
+def _numeric_feature(  # noqa: PLR0913 - one feature's profiles and counts
+    column: str,
+    ref: NumericProfile,
+    cur: NumericProfile,
+    splits: np.ndarray,
+    ref_counts: np.ndarray,
+    cur_counts: np.ndarray,
+    settings: NumericDrift,
+    spec: MonitoringSpec,
+    kind: str,
+) -> list[dict]:
+    sizes = {"reference_rows": ref.non_null, "current_rows": cur.non_null}
+    if ref.non_null < spec.min_reference_rows or cur.non_null < spec.min_current_rows:
+        return [_insufficient(kind, column, ref.non_null, cur.non_null)]
+    ks = st.ks_statistic(ref_counts, cur_counts)
+    p_value = st.ks_pvalue(ks, ref.non_null, cur.non_null)
+    significant = p_value < settings.alpha
+    wasserstein = st.wasserstein_normalised(ref.quantiles, cur.quantiles, ref.std)
+    deciles = np.unique(ref.quantiles[_psi_positions(settings)])
+    psi = st.psi(coarse_counts(splits, ref_counts, deciles), coarse_counts(splits, cur_counts, deciles))
+    w_flag = significant and wasserstein >= settings.wasserstein_threshold
+    psi_flag = significant and psi >= settings.psi_threshold
+    return [
+        metric(kind, column, "ks", ks, p_value=p_value, threshold=settings.alpha, **sizes),
+        metric(
+            kind,
+            column,
+            "wasserstein_norm",
+            wasserstein,
+            threshold=settings.wasserstein_threshold,
+            flagged=w_flag,
+            **sizes,
+        ),
+        metric(kind, column, "psi", psi, threshold=settings.psi_threshold, flagged=psi_flag, **sizes),
+        metric(
+            kind, column, "drift_detected", float(w_flag or psi_flag), flagged=w_flag or psi_flag, **sizes
+        ),
+    ]
+
+
+def _psi_positions(settings: NumericDrift) -> list[int]:
+    """Indices of the PSI bin edges (e.g. deciles) among the quantiles k / n, k = 1 … n − 1."""
+    step = settings.quantiles // settings.psi_bins
+    return [k * step - 1 for k in range(1, settings.psi_bins)]
+
+
+def _insufficient(kind: str, column: str, ref_rows: int, cur_rows: int) -> dict:
+    return metric(
+        kind,
+        column,
+        "drift_detected",
+        None,
+        status=INSUFFICIENT,
+        reference_rows=ref_rows,
+        current_rows=cur_rows,
+    )
+
+
+def _numeric_quality(
+    column: str, ref: NumericProfile, cur: NumericProfile, spec: MonitoringSpec
+) -> list[dict]:
+    q = spec.quality
+    enough = cur.rows >= spec.min_current_rows
+    null_limit = ref.null_share + q.max_null_share_increase
+    out_share = cur.out_of_range / cur.non_null if cur.non_null else 0.0
+    sizes = {"reference_rows": ref.rows, "current_rows": cur.rows}
+    return [
+        _quality(column, "null_share", cur.null_share, null_limit, enough, sizes),
+        _quality(column, "out_of_range_share", out_share, q.max_out_of_range_share, enough, sizes),
+    ]
+
+
+def _quality(column: str, name: str, value: float, limit: float, enough: bool, sizes: dict) -> dict:
+    if not enough:
+        return metric(DATA_QUALITY, column, name, value, threshold=limit, status=INSUFFICIENT, **sizes)
+    return metric(DATA_QUALITY, column, name, value, threshold=limit, flagged=value > limit, **sizes)
+
+
+def categorical_drift_rows(
+    reference: DataFrame, current: DataFrame, columns: list[str], spec: MonitoringSpec
+) -> list[dict]:
+    """Jensen–Shannon distance and chi-square per column; unseen categories and nulls as quality."""
+    refs, curs = categorical_profiles(reference, columns), categorical_profiles(current, columns)
+    rows = []
+    for c in columns:
+        rows += _categorical_feature(c, refs[c], curs[c], spec)
+    return rows
+
+
+def _categorical_feature(
+    column: str, ref: CategoricalProfile, cur: CategoricalProfile, spec: MonitoringSpec
+) -> list[dict]:
+    categories = sorted(set(ref.counts) | set(cur.counts))
+    ref_counts = np.array([ref.counts.get(v, 0) for v in categories], dtype=float)
+    cur_counts = np.array([cur.counts.get(v, 0) for v in categories], dtype=float)
+    unseen = sum(n for v, n in cur.counts.items() if v not in ref.counts)
+    unseen_share = unseen / cur.non_null if cur.non_null else 0.0
+    sizes = {"reference_rows": ref.non_null, "current_rows": cur.non_null}
+    enough = cur.rows >= spec.min_current_rows
+    quality = [
+        _quality(
+            column,
+            "null_share",
+            cur.null_share,
+            ref.null_share + spec.quality.max_null_share_increase,
+            enough,
+            sizes,
+        ),
+        _quality(column, "unseen_share", unseen_share, spec.quality.max_unseen_share, enough, sizes),
+    ]
+    if ref.non_null < spec.min_reference_rows or cur.non_null < spec.min_current_rows:
+        return [_insufficient(DATA_DRIFT, column, ref.non_null, cur.non_null), *quality]
+    settings = spec.categorical
+    js = st.jensen_shannon(ref_counts, cur_counts)
+    chi2, p_value = st.chi_square(ref_counts, cur_counts)
+    drift = js >= settings.js_threshold and p_value < settings.alpha
+    return [
+        metric(
+            DATA_DRIFT, column, "jensen_shannon", js, threshold=settings.js_threshold, flagged=drift, **sizes
+        ),
+        metric(DATA_DRIFT, column, "chi_square", chi2, p_value=p_value, threshold=settings.alpha, **sizes),
+        metric(DATA_DRIFT, column, "drift_detected", float(drift), flagged=drift, **sizes),
+        *quality,
+    ]

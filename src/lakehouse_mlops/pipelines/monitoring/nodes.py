@@ -1,0 +1,376 @@
+"""Monitoring nodes: reference and current windows, drift, quality, performance, decision, tables."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse_mlops import registry
+from lakehouse_mlops.errors import LakehouseError
+from lakehouse_mlops.lineage import load_pinned
+from lakehouse_mlops.pipelines.inference.scoring import with_probability
+from lakehouse_mlops.pipelines.monitoring import policy as rules
+from lakehouse_mlops.pipelines.monitoring import report
+from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
+from lakehouse_mlops.pipelines.monitoring.drift import (
+    DATA_DRIFT,
+    DATA_QUALITY,
+    INSUFFICIENT,
+    PREDICTION_DRIFT,
+    categorical_drift_rows,
+    numeric_drift_rows,
+)
+from lakehouse_mlops.pipelines.monitoring.performance import (
+    PERFORMANCE,
+    performance_by_version,
+    performance_rows,
+)
+from lakehouse_mlops.pipelines.promotion.nodes import decision_rows
+from lakehouse_mlops.pipelines.training.config import parse_training
+
+logger = logging.getLogger(__name__)
+SUMMARY = "summary"
+SCORE_HISTOGRAM_BINS = 20
+METRIC_SCHEMA = (
+    "batch_id string, monitored_batch_id string, model_name string, model_version string, kind string, "
+    "feature string, metric string, value double, threshold double, p_value double, flagged boolean, "
+    "status string, reference_rows long, current_rows long, computed_at timestamp"
+)
+
+
+def monitored_model(predictions: DataFrame, training: dict, monitoring: dict) -> dict:
+    """The batch to monitor and the model version deployed on it (the first version that scored it)."""
+    spec = parse_monitoring(monitoring)
+    name = parse_training(training).registered_model_name
+    if predictions is None:
+        raise LakehouseError("the predictions table does not exist yet: run the inference pipeline first")
+    batch = spec.batch_id or predictions.agg(F.max("batch_id")).first()[0]
+    scored = predictions.filter(F.col("batch_id") == batch)
+    if spec.model_version is None:
+        first = scored.orderBy("scored_at", "model_version").select("model_version").first()
+        if first is None:
+            raise LakehouseError(f"batch {batch} has no predictions: run inference for it first")
+        version = first[0]
+    else:
+        version = spec.model_version
+    tags = registry.version_tags(name, version)
+    return {"name": name, "version": str(version), "batch_id": str(batch), "tags": tags}
+
+
+def reference_window(monitored: dict) -> DataFrame:
+    """The monitored version's training window (train + validation), at the Delta version it read."""
+    tags = monitored["tags"]
+    features = load_pinned(tags, "gold_flight_features")
+    return features.filter(
+        (F.col("flight_date") >= F.lit(tags["window.train_start"]))
+        & (F.col("flight_date") < F.lit(tags["window.test_start"]))
+    )
+
+
+def current_window(features: DataFrame, monitored: dict) -> DataFrame:
+    return features.filter(F.col("batch_id") == monitored["batch_id"])
+
+
+def drift_metrics(
+    reference: DataFrame,
+    current: DataFrame,
+    predictions: DataFrame,
+    monitored: dict,
+    training: dict,
+    monitoring: dict,
+) -> tuple[list[dict], dict]:
+    """Data drift and data quality per feature, prediction drift of the deployed model, and the two
+    score histograms (for the report)."""
+    spec, features = parse_monitoring(monitoring), parse_training(training).features
+    numeric = [c for c in features.numeric if c not in spec.exclude_features]
+    categorical = [c for c in features.categorical if c not in spec.exclude_features]
+    rows = numeric_drift_rows(reference, current, numeric, spec)
+    rows += categorical_drift_rows(reference, current, categorical, spec)
+    # the reference is scored on the executors once, then read by several small jobs
+    reference_scores = with_probability(reference, registry_uri(monitored)).select("probability").persist()
+    current_scores = predictions.filter(
+        (F.col("batch_id") == monitored["batch_id"]) & (F.col("model_version") == monitored["version"])
+    ).select("probability")
+    try:
+        rows += numeric_drift_rows(
+            reference_scores, current_scores, ["probability"], spec, kind=PREDICTION_DRIFT
+        )
+        histogram = {
+            "edges": [i / SCORE_HISTOGRAM_BINS for i in range(SCORE_HISTOGRAM_BINS + 1)],
+            "reference": _score_shares(reference_scores),
+            "current": _score_shares(current_scores),
+        }
+    finally:
+        reference_scores.unpersist()
+    drifted = [
+        r["feature"]
+        for r in rows
+        if r["kind"] == DATA_DRIFT and r["metric"] == "drift_detected" and r["flagged"]
+    ]
+    logger.info("batch %s: %d drifted feature(s): %s", monitored["batch_id"], len(drifted), drifted)
+    tagged = [{**r, "batch_id": monitored["batch_id"], "model_version": monitored["version"]} for r in rows]
+    return tagged, histogram
+
+
+def _score_shares(scores: DataFrame) -> list[float]:
+    bins = F.least(F.floor(F.col("probability") * SCORE_HISTOGRAM_BINS), F.lit(SCORE_HISTOGRAM_BINS - 1))
+    counts = dict(scores.groupBy(bins.alias("b")).count().collect())
+    total = sum(counts.values()) or 1
+    return [counts.get(i, 0) / total for i in range(SCORE_HISTOGRAM_BINS)]
+
+
+def registry_uri(monitored: dict) -> str:
+    return f"models:/{monitored['name']}/{monitored['version']}"
+
+
+def performance_metrics(
+    predictions: DataFrame, labels: DataFrame, monitored: dict, training: dict, monitoring: dict
+) -> list[dict]:
+    """Performance of every version on every window whose labels landed with this batch."""
+    spec, target = parse_monitoring(monitoring), parse_training(training).target
+    landed = labels.filter(
+        (F.col("label_batch_id") == monitored["batch_id"]) & F.col(target).isNotNull()
+    ).select("flight_key", target)
+    scored = predictions.join(landed, "flight_key")
+    rows = []
+    for window in sorted(r[0] for r in scored.select("batch_id").distinct().collect()):
+        measured = performance_by_version(
+            scored.filter(F.col("batch_id") == window), target, spec.performance
+        )
+        for version, values in measured.items():
+            tags = registry.version_tags(monitored["name"], version)
+            baseline = {"roc_auc": float(tags["test_roc_auc"]), "brier": float(tags["test_brier"])}
+            logger.info(
+                "window %s, version %s: %s",
+                window,
+                version,
+                {k: v for k, v in values.items() if k != "calibration"},
+            )
+            rows += [
+                {**r, "batch_id": window, "model_version": version}
+                for r in performance_rows(values, baseline, spec.performance)
+            ]
+    return rows
+
+
+def signals(drift_rows: list[dict], performance: list[dict], monitored: dict, monitoring: dict) -> dict:
+    """This window's signals: drift share, drifted features, quality alarms, prediction drift, breaches."""
+    policy = parse_monitoring(monitoring).policy
+    verdicts = [r for r in drift_rows if r["kind"] == DATA_DRIFT and r["metric"] == "drift_detected"]
+    assessed = [r for r in verdicts if r["status"] != INSUFFICIENT]
+    drifted = sorted(r["feature"] for r in assessed if r["flagged"])
+    share = len(drifted) / len(assessed) if assessed else None
+    prediction = [r for r in drift_rows if r["kind"] == PREDICTION_DRIFT and r["metric"] == "drift_detected"]
+    breaches = {
+        r["batch_id"]: bool(r["flagged"])
+        for r in performance
+        if r["metric"] == "breach"
+        and r["model_version"] == monitored["version"]
+        and r["status"] != INSUFFICIENT
+    }
+    return {
+        "batch_id": monitored["batch_id"],
+        "dataset_drift": None if share is None else share >= policy.drift_share_threshold,
+        "drift_share": share,
+        "drifted_features": drifted,
+        "quality_alarms": sorted(
+            f"{r['feature']}.{r['metric']}" for r in drift_rows if r["kind"] == DATA_QUALITY and r["flagged"]
+        ),
+        "prediction_drift": None
+        if not prediction or prediction[0]["status"] == INSUFFICIENT
+        else bool(prediction[0]["flagged"]),
+        "performance_breaches": breaches,
+        "insufficient": share is None,
+    }
+
+
+def decide(
+    window: dict, history: DataFrame, decision_history: DataFrame, monitored: dict, monitoring: dict
+) -> dict:
+    """The policy's decision for this window, from its signals and the earlier windows."""
+    spec = parse_monitoring(monitoring)
+    past = _history(history, decision_history, monitored)
+    decision, reasons = rules.decide(rules.WindowSignals(**window), past, spec.policy)
+    logger.info("batch %s: decision %s (%s)", monitored["batch_id"], decision, "; ".join(reasons))
+    return {
+        "batch_id": monitored["batch_id"],
+        "model_name": monitored["name"],
+        "model_version": monitored["version"],
+        "decision": decision,
+        "reasons": reasons,
+        "signals": window,
+    }
+
+
+def _history(history: DataFrame | None, decisions: DataFrame | None, monitored: dict) -> rules.History:
+    batch, version = monitored["batch_id"], monitored["version"]
+    drift, breaches, batches, retrains = {}, {}, [], []
+    if history is not None:
+        rows = history.filter(
+            (F.col("monitored_batch_id") < batch)
+            & (
+                ((F.col("kind") == SUMMARY) & (F.col("metric") == "dataset_drift"))
+                | ((F.col("kind") == PERFORMANCE) & (F.col("metric") == "breach"))
+            )
+        ).collect()
+        for r in rows:
+            if r["kind"] == SUMMARY:
+                batches.append(r["batch_id"])
+                if r["model_version"] == version and r["value"] is not None:
+                    drift[r["batch_id"]] = bool(r["value"])
+            elif r["model_version"] == version and r["status"] != INSUFFICIENT:
+                breaches[r["batch_id"]] = bool(r["flagged"])
+    if _has_batches(decisions):
+        retrains = [
+            r[0]
+            for r in decisions.filter(
+                (F.col("kind") == "monitoring")
+                & (F.col("decision") == rules.RETRAIN)
+                & (F.col("batch_id") < batch)
+            )
+            .select("batch_id")
+            .collect()
+        ]
+    return rules.History(drift, breaches, sorted(set(batches)), sorted(retrains))
+
+
+def _has_batches(decisions: DataFrame | None) -> bool:
+    """Decisions tables written before monitoring existed have no ``batch_id`` (and no monitoring rows)."""
+    return decisions is not None and "batch_id" in decisions.columns
+
+
+def metrics_table(drift_rows: list[dict], performance: list[dict], decision: dict) -> DataFrame:
+    """Every metric of this monitoring run as rows of ``monitoring_metrics`` (plus the summary)."""
+    window = decision["signals"]
+    summary = [
+        _summary("drift_share", window["drift_share"]),
+        _summary(
+            "dataset_drift",
+            None if window["dataset_drift"] is None else float(window["dataset_drift"]),
+            flagged=bool(window["dataset_drift"]),
+        ),
+        _summary(
+            "quality_alarms", float(len(window["quality_alarms"])), flagged=bool(window["quality_alarms"])
+        ),
+        _summary(
+            "prediction_drift",
+            None if window["prediction_drift"] is None else float(window["prediction_drift"]),
+            flagged=bool(window["prediction_drift"]),
+        ),
+        _summary(
+            "retrain",
+            float(decision["decision"] == rules.RETRAIN),
+            flagged=decision["decision"] == rules.RETRAIN,
+        ),
+    ]
+    summary = [
+        {**r, "batch_id": decision["batch_id"], "model_version": decision["model_version"]} for r in summary
+    ]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    columns = [c.split()[0] for c in METRIC_SCHEMA.split(", ")]
+    records = [
+        {
+            **r,
+            "monitored_batch_id": decision["batch_id"],
+            "model_name": decision["model_name"],
+            "computed_at": now,
+        }
+        for r in [*drift_rows, *performance, *summary]
+    ]
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    return spark.createDataFrame([[_plain(r.get(c)) for c in columns] for r in records], METRIC_SCHEMA)
+
+
+def _summary(name: str, value: float | None, flagged: bool = False) -> dict:
+    return {
+        "kind": SUMMARY,
+        "feature": "*",
+        "metric": name,
+        "value": value,
+        "threshold": None,
+        "p_value": None,
+        "flagged": flagged,
+        "status": "flagged" if flagged else ("insufficient" if value is None else "ok"),
+        "reference_rows": None,
+        "current_rows": None,
+    }
+
+
+def _plain(value):
+    """numpy scalars → Python (Spark's row conversion wants plain types)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def decision_record(decision: dict, decision_history: DataFrame | None) -> DataFrame:
+    """The decision as a ``decisions`` row, unless this window's decision is already recorded."""
+    row = {
+        "kind": "monitoring",
+        "batch_id": decision["batch_id"],
+        "model_name": decision["model_name"],
+        "candidate_version": decision["model_version"],
+        "champion_version": decision["model_version"],
+        "decision": decision["decision"],
+        "reasons": decision["reasons"],
+        "metrics": decision["signals"],
+    }
+    rows = decision_rows([row])
+    if _has_batches(decision_history):
+        recorded = decision_history.filter(
+            (F.col("kind") == "monitoring")
+            & (F.col("batch_id") == decision["batch_id"])
+            & (F.col("candidate_version") == decision["model_version"])
+            & (F.col("decision") == decision["decision"])
+            & (F.col("metrics") == json.dumps(decision["signals"], sort_keys=True))
+        )
+        if not recorded.isEmpty():
+            logger.info("batch %s: decision already recorded", decision["batch_id"])
+            return rows.limit(0)
+    return rows
+
+
+def monitoring_report(
+    drift_rows: list[dict],
+    performance: list[dict],
+    history: DataFrame | None,
+    decision: dict,
+    histogram: dict,
+) -> tuple[str, dict[str, str]]:
+    """The HTML report (latest, logged to MLflow) and the same page for the per-batch archive."""
+    earlier = pd.DataFrame(
+        columns=["batch_id", "model_version", "metric", "value", "threshold", "flagged", "status"]
+    )
+    if history is not None:
+        earlier = (
+            history.filter(
+                (F.col("kind") == PERFORMANCE) & (F.col("monitored_batch_id") < decision["batch_id"])
+            )
+            .select(*earlier.columns)
+            .toPandas()
+        )
+    current = pd.DataFrame(performance, columns=[*earlier.columns, "kind", "feature", "p_value"])
+    timeline = pd.concat([earlier, current[earlier.columns]], ignore_index=True)
+    baselines = {
+        v: float(registry.version_tags(decision["model_name"], v).get("test_roc_auc", "nan"))
+        for v in timeline["model_version"].dropna().unique()
+    }
+    page = report.render(decision, pd.DataFrame(drift_rows), timeline, histogram, baselines)
+    return page, {decision["batch_id"]: page}
+
+
+def run_metrics(decision: dict, performance: list[dict]) -> dict:
+    """Headline numbers for the MLflow run (kedro-mlflow prefixes them with the dataset name)."""
+    window = decision["signals"]
+    values = {
+        "drift_share": window["drift_share"],
+        "quality_alarms": float(len(window["quality_alarms"])),
+        "retrain": float(decision["decision"] == rules.RETRAIN),
+    }
+    for r in performance:
+        if r["model_version"] == decision["model_version"] and r["metric"] in ("roc_auc", "brier", "ece"):
+            values[r["metric"]] = r["value"]
+    return {k: {"value": float(v), "step": 0} for k, v in values.items() if v is not None}

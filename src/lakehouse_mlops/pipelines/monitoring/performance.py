@@ -1,0 +1,95 @@
+"""Realised performance of each model version on a window whose labels have landed.
+
+Spark reduces the scored, labelled rows to label counts per fine score bin (``score_bins``); AUC,
+calibration error and the rates come from those bins, the Brier score from an exact aggregate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakehouse_mlops.pipelines.monitoring import statistics as st
+from lakehouse_mlops.pipelines.monitoring.config import Performance
+from lakehouse_mlops.pipelines.monitoring.drift import INSUFFICIENT, metric
+
+PERFORMANCE = "performance"
+
+
+def performance_by_version(scored: DataFrame, target: str, settings: Performance) -> dict[str, dict]:
+    """``scored`` has ``model_version``, ``probability`` and the 0/1 ``target``; metrics per version."""
+    labelled = scored.select(
+        "model_version", "probability", F.col(target).cast("double").alias("_y")
+    ).withColumn(
+        "_bin", F.least(F.floor(F.col("probability") * settings.score_bins), F.lit(settings.score_bins - 1))
+    )
+    bins = (
+        labelled.groupBy("model_version", "_bin")
+        .agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.sum("_y").alias("positives"),
+            F.sum("probability").alias("score_sum"),
+            F.sum((F.col("probability") - F.col("_y")) ** 2).alias("squared_error"),
+        )
+        .collect()
+    )
+    result: dict[str, dict] = {}
+    for version in sorted({r["model_version"] for r in bins}):
+        rows = [r for r in bins if r["model_version"] == version]
+        result[version] = _metrics(rows, settings)
+    return result
+
+
+def _metrics(rows: list, settings: Performance) -> dict:
+    index = np.array([int(r["_bin"]) for r in rows])
+    size = np.zeros(settings.score_bins)
+    positives, score_sum = np.zeros(settings.score_bins), np.zeros(settings.score_bins)
+    size[index] = [r["rows"] for r in rows]
+    positives[index] = [r["positives"] for r in rows]
+    score_sum[index] = [r["score_sum"] for r in rows]
+    n = size.sum()
+    coarse = np.arange(settings.score_bins) * settings.calibration_bins // settings.score_bins
+    c_rows = np.bincount(coarse, weights=size, minlength=settings.calibration_bins)
+    c_pos = np.bincount(coarse, weights=positives, minlength=settings.calibration_bins)
+    c_score = np.bincount(coarse, weights=score_sum, minlength=settings.calibration_bins)
+    filled = c_rows > 0
+    return {
+        "rows": float(n),
+        "roc_auc": st.binned_roc_auc(positives, size - positives),
+        "brier": float(sum(r["squared_error"] for r in rows) / n),
+        "ece": st.expected_calibration_error(
+            c_score[filled] / c_rows[filled], c_pos[filled] / c_rows[filled], c_rows[filled]
+        ),
+        "positive_rate": float(positives.sum() / n),
+        "predicted_rate": float(score_sum.sum() / n),
+        "calibration": [
+            {"mean_score": float(s / r), "positive_rate": float(p / r), "rows": int(r)}
+            for s, p, r in zip(c_score[filled], c_pos[filled], c_rows[filled], strict=True)
+        ],
+    }
+
+
+def performance_rows(measured: dict, baseline: dict, settings: Performance) -> list[dict]:
+    """Metric rows for one version on one window, with the drop against its recorded test baseline."""
+    n = int(measured["rows"])
+    sizes = {"current_rows": n}
+    rows = [
+        metric(PERFORMANCE, "model", name, measured[name], **sizes)
+        for name in ("roc_auc", "brier", "ece", "positive_rate", "predicted_rate", "rows")
+    ]
+    if n < settings.min_labelled_rows:
+        return [*rows, metric(PERFORMANCE, "model", "breach", None, status=INSUFFICIENT, **sizes)]
+    auc_drop = baseline["roc_auc"] - measured["roc_auc"]
+    brier_rise = measured["brier"] - baseline["brier"]
+    gap = abs(measured["positive_rate"] - measured["predicted_rate"])
+    checks = [
+        ("auc_drop", auc_drop, settings.max_auc_drop),
+        ("brier_increase", brier_rise, settings.max_brier_increase),
+        ("calibration_gap", gap, settings.max_calibration_gap),
+    ]
+    rows += [
+        metric(PERFORMANCE, "model", name, v, threshold=t, flagged=v > t, **sizes) for name, v, t in checks
+    ]
+    breach = any(v > t for _, v, t in checks)
+    return [*rows, metric(PERFORMANCE, "model", "breach", float(breach), flagged=breach, **sizes)]

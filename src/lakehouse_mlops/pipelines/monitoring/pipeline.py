@@ -1,0 +1,95 @@
+"""The monitoring pipeline: drift, quality, performance on late labels, the policy's decision, report."""
+
+from __future__ import annotations
+
+from kedro.pipeline import Pipeline, node
+
+from lakehouse_mlops.pipelines.monitoring import nodes
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            node(
+                nodes.monitored_model,
+                ["ml_predictions", "params:training", "params:monitoring"],
+                "monitored_model",
+                name="pick_monitored_model",
+            ),
+            node(nodes.reference_window, "monitored_model", "monitoring_reference", name="reference_window"),
+            node(
+                nodes.current_window,
+                ["gold_flight_features", "monitored_model"],
+                "monitoring_current",
+                name="current_window",
+            ),
+            node(
+                nodes.drift_metrics,
+                [
+                    "monitoring_reference",
+                    "monitoring_current",
+                    "ml_predictions",
+                    "monitored_model",
+                    "params:training",
+                    "params:monitoring",
+                ],
+                ["drift_rows", "score_histograms"],
+                name="measure_drift",
+            ),
+            node(
+                nodes.performance_metrics,
+                ["ml_predictions", "gold_labels", "monitored_model", "params:training", "params:monitoring"],
+                "performance_rows",
+                name="measure_performance",
+            ),
+            node(
+                nodes.signals,
+                ["drift_rows", "performance_rows", "monitored_model", "params:monitoring"],
+                "window_signals",
+                name="summarise_signals",
+            ),
+            node(
+                nodes.decide,
+                [
+                    "window_signals",
+                    "monitoring_history",
+                    "ml_decision_history",
+                    "monitored_model",
+                    "params:monitoring",
+                ],
+                "monitoring_decision",
+                name="apply_policy",
+            ),
+            node(
+                nodes.metrics_table,
+                ["drift_rows", "performance_rows", "monitoring_decision"],
+                "ml_monitoring_metrics",
+                name="store_metrics",
+            ),
+            node(
+                nodes.decision_record,
+                ["monitoring_decision", "ml_decision_history"],
+                "ml_monitoring_decisions",
+                name="store_decision",
+            ),
+            node(
+                nodes.monitoring_report,
+                [
+                    "drift_rows",
+                    "performance_rows",
+                    "monitoring_history",
+                    "monitoring_decision",
+                    "score_histograms",
+                ],
+                ["monitoring_report", "monitoring_report_archive"],
+                name="render_report",
+            ),
+            node(
+                nodes.run_metrics,
+                ["monitoring_decision", "performance_rows"],
+                "monitoring_run_metrics",
+                name="log_run_metrics",
+            ),
+        ],
+        tags="monitoring",
+    )

@@ -1,0 +1,99 @@
+"""The continuous-training policy: from this window's signals and the recent history to
+``none``, ``alert`` or ``retrain``, with the reasons. Pure Python, no Spark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lakehouse_mlops.pipelines.monitoring.config import Policy
+
+NONE, ALERT, RETRAIN = "none", "alert", "retrain"
+
+
+@dataclass(frozen=True)
+class WindowSignals:
+    """What monitoring found for one window (``None``: not measurable, e.g. too few rows)."""
+
+    batch_id: str
+    dataset_drift: bool | None = None
+    drift_share: float | None = None
+    drifted_features: list[str] = field(default_factory=list)
+    quality_alarms: list[str] = field(default_factory=list)
+    prediction_drift: bool | None = None
+    #: labelled window → whether the monitored model breached its performance bars there
+    performance_breaches: dict[str, bool] = field(default_factory=dict)
+    insufficient: bool = False
+
+
+@dataclass(frozen=True)
+class History:
+    """Earlier windows of the same model version, and when retraining was last decided."""
+
+    dataset_drift: dict[str, bool] = field(default_factory=dict)  # monitored batch → drift
+    performance_breaches: dict[str, bool] = field(default_factory=dict)  # labelled batch → breach
+    monitored_batches: list[str] = field(default_factory=list)  # every monitored batch, any version
+    retrain_batches: list[str] = field(default_factory=list)
+
+
+def decide(current: WindowSignals, history: History, policy: Policy) -> tuple[str, list[str]]:
+    """The decision and its reasons."""
+    reasons, triggers = [], []
+    drift = {**history.dataset_drift, **_known({current.batch_id: current.dataset_drift})}
+    recent_drift = [drift[b] for b in sorted(drift)][-policy.drift_consecutive_windows :]
+    if current.dataset_drift:
+        reasons.append(
+            f"dataset drift: {current.drift_share:.0%} of features drifted "
+            f"(>= {policy.drift_share_threshold:.0%}): {', '.join(current.drifted_features)}"
+        )
+        if len(recent_drift) == policy.drift_consecutive_windows and all(recent_drift):
+            triggers.append(f"dataset drift in {policy.drift_consecutive_windows} consecutive windows")
+    breaches = {**history.performance_breaches, **current.performance_breaches}
+    recent = [breaches[b] for b in sorted(breaches)][-policy.performance_windows :]
+    for window, breached in sorted(current.performance_breaches.items()):
+        if breached:
+            reasons.append(f"performance below its bars on labelled window {window}")
+    if sum(recent) >= policy.performance_breaches:
+        triggers.append(
+            f"performance breached in {sum(recent)} of the last {len(recent)} labelled windows "
+            f"(trigger: {policy.performance_breaches} of {policy.performance_windows})"
+        )
+    if current.quality_alarms:
+        reasons.append(f"data quality: {', '.join(current.quality_alarms)}")
+        if policy.retrain_on_quality_alarm:
+            triggers.append("data-quality alarm")
+    if current.prediction_drift:
+        reasons.append("prediction drift: the score distribution moved")
+    if current.insufficient:
+        reasons.append("window below the minimum size: drift not assessed")
+    if triggers:
+        cooling = _cooldown(current.batch_id, history, policy)
+        if cooling:
+            return ALERT, [
+                *reasons,
+                f"retrain held back by the cooldown: {cooling}; triggers: {'; '.join(triggers)}",
+            ]
+        return RETRAIN, [*reasons, f"retrain: {'; '.join(triggers)}"]
+    alarming = (
+        current.dataset_drift
+        or current.quality_alarms
+        or current.prediction_drift
+        or any(current.performance_breaches.values())
+    )
+    if alarming:
+        return ALERT, reasons
+    return NONE, reasons or ["no drift, no data-quality alarm, no performance breach"]
+
+
+def _known(values: dict[str, bool | None]) -> dict[str, bool]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _cooldown(batch_id: str, history: History, policy: Policy) -> str | None:
+    earlier = [b for b in history.retrain_batches if b < batch_id]
+    if not earlier or policy.cooldown_windows <= 0:
+        return None
+    last = max(earlier)
+    since = len({b for b in [*history.monitored_batches, batch_id] if last < b <= batch_id})
+    if since < policy.cooldown_windows:
+        return f"last retrain decided at {last}, {since} window(s) ago (< {policy.cooldown_windows})"
+    return None

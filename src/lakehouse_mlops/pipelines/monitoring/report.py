@@ -1,0 +1,154 @@
+"""The monitoring report: one self-contained HTML page (plots embedded as PNG) per window."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+import pandas as pd  # noqa: E402
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px}
+th{background:#f3f3f3}.flagged{background:#fde2e2}.insufficient{color:#888}
+.decision{font-size:1.4em;padding:.4em .8em;display:inline-block;border-radius:4px;background:#eef}
+.retrain{background:#fde2e2}.alert{background:#fff3cd}.none{background:#e2f5e2}
+"""
+EFFECT = {"psi": "threshold", "jensen_shannon": "threshold"}
+
+
+def figure_html(fig: plt.Figure, alt: str) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"/>'
+
+
+def drift_figure(drift: pd.DataFrame) -> plt.Figure:
+    """Effect size relative to its threshold per feature (PSI for numeric, JS for categorical)."""
+    effects = drift[drift["metric"].isin(list(EFFECT))].copy()
+    effects["ratio"] = effects["value"] / effects["threshold"]
+    effects = effects.sort_values("ratio")
+    fig, ax = plt.subplots(figsize=(7, max(3, 0.28 * len(effects))))
+    colours = ["#d9534f" if f else "#5b8bd9" for f in effects["flagged"]]
+    ax.barh(effects["feature"] + " (" + effects["metric"] + ")", effects["ratio"], color=colours)
+    ax.axvline(1.0, color="grey", linestyle="--")
+    ax.set(xlabel="effect size / threshold (red: drift detected)", title="per-feature drift")
+    fig.tight_layout()
+    return fig
+
+
+def scores_figure(histogram: dict) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    edges = histogram["edges"]
+    for name in ("reference", "current"):
+        ax.stairs(
+            histogram[name],
+            edges,
+            label=name,
+            fill=name == "reference",
+            alpha=0.5 if name == "reference" else 1,
+        )
+    ax.set(
+        xlabel="predicted probability of a late arrival", ylabel="share of rows", title="score distribution"
+    )
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def performance_figure(performance: pd.DataFrame, baselines: dict[str, float]) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    auc = performance[performance["metric"] == "roc_auc"].sort_values("batch_id")
+    for version, rows in auc.groupby("model_version"):
+        ax.plot(rows["batch_id"], rows["value"], marker="o", label=f"version {version}")
+        if version in baselines:
+            ax.axhline(baselines[version], linestyle=":", color=ax.lines[-1].get_color())
+    ax.set(
+        xlabel="labelled window",
+        ylabel="ROC AUC",
+        title="performance over time (dotted: test AUC at training)",
+    )
+    if not auc.empty:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "<p><em>none</em></p>"
+    rows = []
+    for record in frame.to_dict("records"):
+        css = (
+            "flagged"
+            if record.get("flagged")
+            else ("insufficient" if record.get("status") == "insufficient" else "")
+        )
+        cells = "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in record.values())
+        rows.append(f'<tr class="{css}">{cells}</tr>')
+    header = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return "" if pd.isna(value) else f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def render(
+    decision: dict, drift: pd.DataFrame, performance: pd.DataFrame, histogram: dict, baselines: dict
+) -> str:
+    shown = [
+        "feature",
+        "metric",
+        "value",
+        "threshold",
+        "p_value",
+        "flagged",
+        "status",
+        "reference_rows",
+        "current_rows",
+    ]
+    data_drift = drift[drift["kind"] == "data_drift"][shown]
+    quality = drift[(drift["kind"] == "data_quality")][shown]
+    prediction = drift[drift["kind"] == "prediction_drift"][shown]
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in decision["reasons"])
+    latest = (
+        performance[performance["batch_id"] == performance["batch_id"].max()]
+        if not performance.empty
+        else performance
+    )
+    parts = [
+        f"<h1>Monitoring — batch {html.escape(decision['batch_id'])}</h1>",
+        f"<p>model {html.escape(decision['model_name'])} "
+        f"version {html.escape(decision['model_version'])}</p>",
+        f'<div class="decision {decision["decision"]}">decision: <b>{decision["decision"]}</b></div>',
+        f"<ul>{reasons}</ul>",
+        "<h2>Per-feature drift</h2>",
+        figure_html(drift_figure(data_drift), "per-feature drift"),
+        table_html(data_drift),
+        "<h2>Data quality</h2>",
+        table_html(quality),
+        "<h2>Prediction drift</h2>",
+        figure_html(scores_figure(histogram), "score distribution"),
+        table_html(prediction),
+        "<h2>Performance over time</h2>",
+        figure_html(performance_figure(performance, baselines), "performance over time"),
+        table_html(latest[["batch_id", "model_version", "metric", "value", "threshold", "flagged", "status"]])
+        if not latest.empty
+        else "<p><em>no labelled window yet: labels arrive one batch later</em></p>",
+    ]
+    body = "\n".join(parts)
+    title = f"Monitoring {html.escape(decision['batch_id'])}"
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
+        f"<style>{STYLE}</style></head><body>{body}</body></html>"
+    )

@@ -1,0 +1,188 @@
+"""Policy backtest: run the loop over past months and compare the deployed model with a static model
+(never retrained) and a model refit every month, on each month's labels once they have landed."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+
+from lakehouse_mlops import registry  # noqa: E402
+from lakehouse_mlops.loop import CycleResult, Loop  # noqa: E402
+from lakehouse_mlops.operations import hyperparameters  # noqa: E402
+from lakehouse_mlops.pipelines.monitoring.report import STYLE, figure_html, table_html  # noqa: E402
+from lakehouse_mlops.pipelines.training.config import parse_training  # noqa: E402
+from lakehouse_mlops.pipelines.training.nodes import fit_final_model  # noqa: E402
+
+logger = logging.getLogger(__name__)
+AUC_COLUMNS = ["auc_deployed", "auc_static", "auc_always_retrain"]
+
+
+def replay(
+    loop: Loop, batches: list[str], on_cycle: Callable[[CycleResult], None] = lambda _: None
+) -> tuple[pd.DataFrame, dict]:
+    """Run a cycle per batch, then build the timeline and save it (CSV, PNG, HTML) via the catalog."""
+    session, context = loop.context()
+    with session:
+        name = context.params["training"]["registered_model_name"]
+        static = registry.alias_version(name, registry.CHAMPION)
+    if static is None:
+        raise registry.RegistryError(
+            f"model '{name}' has no champion: run `make run` (or training + promotion) first"
+        )
+    results = []
+    for batch in batches:
+        results.append(loop.cycle(batch))
+        on_cycle(results[-1])
+        if not results[-1].ok:
+            break
+    session, context = loop.context()
+    with session:
+        frame = build_timeline(context.catalog, context.params["training"], results, static)
+        summary = summarise(frame, static)
+        context.catalog.save("replay_timeline", frame)
+        context.catalog.save("replay_timeline_plot", timeline_figure(frame))
+        context.catalog.save("replay_report", timeline_html(frame, summary))
+    return frame, summary
+
+
+def build_timeline(catalog, training: dict, results: list[CycleResult], static: str) -> pd.DataFrame:
+    spec = parse_training(training)
+    name = spec.registered_model_name
+    features, labels = catalog.load("gold_flight_features"), catalog.load("gold_labels")
+    known = labels.filter(F.col(spec.target).isNotNull()).select("flight_key", spec.target, "label_known_at")
+    columns = ["flight_key", "flight_date", "batch_id", *spec.features.all]
+    examples = features.select(*columns).join(known, "flight_key").toPandas()
+    predictions = catalog.load("ml_predictions").select("flight_key", "model_version", "probability")
+    decisions = _monitoring_decisions(catalog)
+    static_model = registry.load_model(name, static)
+    best = hyperparameters(registry.version_tags(name, static))
+    rows = []
+    for result in results:
+        batch = result.batch_id
+        month = examples[examples["batch_id"] == batch]
+        signals = decisions.get(batch, {})
+        row = {
+            "batch_id": batch,
+            "deployed_version": result.scored_by,
+            "decision": result.decision,
+            "drift_share": signals.get("drift_share"),
+            "dataset_drift": signals.get("dataset_drift"),
+            "quality_alarms": len(signals.get("quality_alarms", [])),
+            "retrained_version": result.retrained_version,
+            "promoted": result.promoted,
+            "labelled_rows": len(month),
+        }
+        if len(month) and month[spec.target].nunique() == 2 and result.scored_by:
+            y = month[spec.target].astype(int).to_numpy()
+            deployed = (
+                predictions.filter(F.col("model_version") == result.scored_by)
+                .join(
+                    F.broadcast(features.filter(F.col("batch_id") == batch).select("flight_key")),
+                    "flight_key",
+                )
+                .toPandas()
+                .set_index("flight_key")["probability"]
+            )
+            row["auc_deployed"] = roc_auc_score(y, deployed.reindex(month["flight_key"]).to_numpy())
+            row["auc_static"] = roc_auc_score(y, static_model.predict_proba(month[spec.features.all])[:, 1])
+            row["auc_always_retrain"] = roc_auc_score(
+                y,
+                _refit_before(examples, batch, best, training, spec).predict_proba(month[spec.features.all])[
+                    :, 1
+                ],
+            )
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    return frame.reindex(columns=[*frame.columns, *[c for c in AUC_COLUMNS if c not in frame]])
+
+
+def _refit_before(examples: pd.DataFrame, batch: str, best: dict, training: dict, spec):
+    """The champion's hyperparameters refit on every label known when ``batch`` was scored."""
+    cutoff = pd.Timestamp(f"{batch}-01")
+    history = examples[pd.to_datetime(examples["label_known_at"]) <= cutoff]
+    dates = pd.to_datetime(history["flight_date"])
+    valid_start = dates.max() - timedelta(days=spec.windows.validation_days - 1)
+    return fit_final_model(history[dates < valid_start], history[dates >= valid_start], best, training)
+
+
+def _monitoring_decisions(catalog) -> dict[str, dict]:
+    decisions = catalog.load("ml_decision_history")
+    if decisions is None:
+        return {}
+    rows = (
+        decisions.filter(F.col("kind") == "monitoring")
+        .orderBy("decided_at")
+        .select("batch_id", "metrics")
+        .collect()
+    )
+    return {r["batch_id"]: json.loads(r["metrics"]) for r in rows}
+
+
+def summarise(frame: pd.DataFrame, static: str) -> dict:
+    scored = (
+        frame.dropna(subset=AUC_COLUMNS)
+        if not frame.empty and set(AUC_COLUMNS) <= set(frame)
+        else frame.iloc[0:0]
+    )
+    means = {c: float(scored[c].mean()) if len(scored) else float("nan") for c in AUC_COLUMNS}
+    retrains = int(frame["retrained_version"].notna().sum()) if not frame.empty else 0
+    always = len(frame)
+    return {
+        "months": len(frame),
+        "labelled_months": len(scored),
+        "static_version": static,
+        **{f"mean_{c}": v for c, v in means.items()},
+        "share_of_always_retrain_auc": means["auc_deployed"] / means["auc_always_retrain"]
+        if means["auc_always_retrain"]
+        else float("nan"),
+        "retrains": retrains,
+        "always_retrain_retrains": always,
+        "promotions": int(frame["promoted"].sum()) if not frame.empty else 0,
+    }
+
+
+def timeline_figure(frame: pd.DataFrame) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    x = np.arange(len(frame))
+    drift = frame["drift_share"].astype(float).fillna(0)
+    ax2 = ax.twinx()
+    ax2.bar(x, drift, color="#cccccc", alpha=0.6, label="drift share")
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel("share of features drifted")
+    for column, label in zip(AUC_COLUMNS, ["deployed (loop)", "static", "always retrain"], strict=True):
+        ax.plot(x, frame[column].astype(float), marker="o", label=label)
+    for i, row in frame.iterrows():
+        if isinstance(row["retrained_version"], str):
+            ax.axvline(i, color="#d9534f" if row["promoted"] else "#f0ad4e", linestyle="--", alpha=0.8)
+    ax.set_zorder(ax2.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.set_xticks(x, frame["batch_id"])
+    ax.set(ylabel="ROC AUC on the month's labels", title="replay: dashed = retrain (red: promoted)")
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def timeline_html(frame: pd.DataFrame, summary: dict) -> str:
+    items = "".join(
+        f"<tr><th>{k}</th><td>{v:.4f}</td></tr>"
+        if isinstance(v, float)
+        else f"<tr><th>{k}</th><td>{v}</td></tr>"
+        for k, v in summary.items()
+    )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Replay timeline</title>"
+        f"<style>{STYLE}</style></head><body><h1>Replay timeline</h1><table>{items}</table>"
+        f"{figure_html(timeline_figure(frame), 'replay timeline')}{table_html(frame)}</body></html>"
+    )

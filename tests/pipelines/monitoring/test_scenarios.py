@@ -1,0 +1,177 @@
+"""Synthetic drift scenarios (fixed seeds) through the real Spark statistics and the policy.
+
+A fixed logistic "model" scores a reference window and a current window; each scenario changes the
+current window in one way and expects the documented signals and decision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lakehouse_mlops.pipelines.monitoring import nodes
+from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
+from lakehouse_mlops.pipelines.monitoring.drift import (
+    PREDICTION_DRIFT,
+    categorical_drift_rows,
+    numeric_drift_rows,
+)
+from lakehouse_mlops.pipelines.monitoring.performance import performance_by_version, performance_rows
+from lakehouse_mlops.pipelines.monitoring.policy import ALERT, NONE, RETRAIN, History, WindowSignals, decide
+
+NUMERIC, CATEGORICAL = ["x1", "x2", "x3"], ["c"]
+MONITORING = {"min_reference_rows": 1000, "min_current_rows": 1000}
+SPEC = parse_monitoring(MONITORING)
+MONITORED = {"batch_id": "2013-06", "version": "1"}
+
+
+def model_score(frame: pd.DataFrame) -> np.ndarray:
+    """The deployed model: a fixed logistic function of the features."""
+    logit = -1.2 + 0.9 * frame["x1"].fillna(0) - 0.5 * frame["x3"].fillna(0) + 0.6 * (frame["c"] == "a")
+    return 1 / (1 + np.exp(-logit))
+
+
+def window(
+    rows: int,
+    seed: int,
+    *,
+    shift=0.0,
+    scale=1.0,
+    categories=("a", "b", "c"),
+    nulls=0.0,
+    concept=1.0,
+    prior=0.0,
+) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "x1": rng.normal(shift, 1.0, rows),
+            "x2": rng.normal(shift, scale, rows),
+            "x3": rng.normal(shift, 1.0, rows),
+            "c": rng.choice(list(categories), rows),
+        }
+    )
+    truth = -1.2 + concept * (0.9 * frame["x1"] - 0.5 * frame["x3"] + 0.6 * (frame["c"] == "a")) + prior
+    frame["is_late"] = (rng.uniform(size=rows) < 1 / (1 + np.exp(-truth))).astype(int)
+    frame["probability"] = model_score(frame)
+    if nulls:
+        frame.loc[rng.uniform(size=rows) < nulls, "x1"] = np.nan
+    frame["model_version"] = "1"
+    return frame
+
+
+@pytest.fixture(scope="module")
+def reference(spark):
+    """The reference window, on Spark (cached), with the model's baseline metrics on it."""
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    frame = window(20_000, seed=1)
+    baseline = {
+        "roc_auc": roc_auc_score(frame["is_late"], frame["probability"]),
+        "brier": brier_score_loss(frame["is_late"], frame["probability"]),
+    }
+    cached = spark.createDataFrame(frame).cache()
+    yield cached, baseline
+    cached.unpersist()
+
+
+def evaluate(reference, spark, current: pd.DataFrame, history: History | None = None):
+    ref_df, baseline = reference
+    cur_df = spark.createDataFrame(current).cache()
+    rows = numeric_drift_rows(ref_df, cur_df, NUMERIC, SPEC)
+    rows += categorical_drift_rows(ref_df, cur_df, CATEGORICAL, SPEC)
+    rows += numeric_drift_rows(ref_df, cur_df, ["probability"], SPEC, kind=PREDICTION_DRIFT)
+    rows = [{**r, "batch_id": MONITORED["batch_id"], "model_version": "1"} for r in rows]
+    measured = performance_by_version(cur_df, "is_late", SPEC.performance)["1"]
+    performance = [
+        {**r, "batch_id": "2013-05", "model_version": "1"}
+        for r in performance_rows(measured, baseline, SPEC.performance)
+    ]
+    signals = nodes.signals(rows, performance, MONITORED, MONITORING)
+    decision, reasons = decide(WindowSignals(**signals), history or History(), SPEC.policy)
+    return signals, decision, reasons
+
+
+def test_no_drift_raises_no_alarm(reference, spark):
+    signals, decision, _ = evaluate(reference, spark, window(8000, seed=2))
+    assert signals["drifted_features"] == [] and not signals["quality_alarms"]
+    assert signals["performance_breaches"] == {"2013-05": False}
+    assert decision == NONE
+
+
+def test_mean_shift_is_drift_without_a_performance_alarm(reference, spark):
+    signals, decision, reasons = evaluate(reference, spark, window(8000, seed=3, shift=0.8))
+    assert {"x1", "x2", "x3"} <= set(signals["drifted_features"])
+    assert signals["dataset_drift"] and signals["prediction_drift"]
+    assert signals["performance_breaches"] == {"2013-05": False}
+    assert decision == ALERT and any("dataset drift" in r for r in reasons)
+
+
+def test_variance_change_is_detected_on_that_feature_only(reference, spark):
+    signals, decision, _ = evaluate(reference, spark, window(8000, seed=4, scale=1.8))
+    assert signals["drifted_features"] == ["x2"]
+    assert not signals["dataset_drift"]  # one feature of four is below the dataset drift share
+    assert decision == NONE or decision == ALERT
+
+
+def test_new_category_is_counted_as_unseen(reference, spark):
+    signals, decision, _ = evaluate(reference, spark, window(8000, seed=5, categories=("a", "b", "c", "z")))
+    assert "c.unseen_share" in signals["quality_alarms"]
+    assert "c" in signals["drifted_features"]
+    assert decision == ALERT
+
+
+def test_missing_value_spike_is_a_data_quality_alarm(reference, spark):
+    signals, decision, reasons = evaluate(reference, spark, window(8000, seed=6, nulls=0.3))
+    assert signals["quality_alarms"] == ["x1.null_share"]
+    assert "x1" not in signals["drifted_features"]  # the values that are present did not move
+    assert decision == ALERT and any("data quality" in r for r in reasons)
+
+
+def test_label_shift_shows_as_a_calibration_breach(reference, spark):
+    signals, decision, _ = evaluate(reference, spark, window(8000, seed=7, prior=0.8))
+    assert signals["drifted_features"] == []
+    assert signals["performance_breaches"] == {"2013-05": True}
+    assert decision == ALERT
+
+
+def test_concept_drift_is_invisible_to_drift_tests_but_breaches_performance(reference, spark):
+    signals, decision, _ = evaluate(reference, spark, window(8000, seed=8, concept=-0.3))
+    assert signals["drifted_features"] == [] and not signals["dataset_drift"]
+    assert signals["performance_breaches"] == {"2013-05": True}
+    assert decision == ALERT
+    # a second breach within the policy's window (2 of 3) triggers retraining
+    history = History(performance_breaches={"2013-04": True}, monitored_batches=["2013-05"])
+    _, decision, reasons = evaluate(reference, spark, window(8000, seed=8, concept=-0.3), history)
+    assert decision == RETRAIN and any("2 of the last 2" in r for r in reasons)
+
+
+def test_window_too_small_is_insufficient_never_drift(reference, spark):
+    signals, decision, reasons = evaluate(reference, spark, window(300, seed=9, shift=1.5))
+    assert signals["insufficient"] and signals["dataset_drift"] is None
+    assert signals["drifted_features"] == [] and signals["performance_breaches"] == {}
+    assert decision == NONE and any("minimum size" in r for r in reasons)
+
+
+def test_cooldown_holds_back_a_retrain():
+    policy = SPEC.policy
+    signals = WindowSignals(batch_id="2013-07", performance_breaches={"2013-06": True})
+    history = History(
+        performance_breaches={"2013-05": True}, monitored_batches=["2013-06"], retrain_batches=["2013-06"]
+    )
+    decision, reasons = decide(signals, history, policy)
+    assert decision == ALERT and "cooldown" in reasons[-1]
+    later = History(
+        performance_breaches={"2013-05": True},
+        monitored_batches=["2013-05", "2013-06"],
+        retrain_batches=["2013-05"],
+    )
+    assert decide(signals, later, policy)[0] == RETRAIN
+
+
+def test_dataset_drift_in_consecutive_windows_triggers_retraining():
+    signals = WindowSignals(batch_id="2013-07", dataset_drift=True, drift_share=0.5, drifted_features=["x"])
+    assert decide(signals, History(), SPEC.policy)[0] == ALERT
+    history = History(dataset_drift={"2013-06": True}, monitored_batches=["2013-06"])
+    assert decide(signals, history, SPEC.policy)[0] == RETRAIN

@@ -1,0 +1,49 @@
+"""A small real lakehouse for integration tests: United Airlines flights from EWR only.
+
+The same filter applies to every month landed, so the history (Jan–Apr 2013) and the loop's later
+batches stay consistent and a month takes seconds, not minutes, to process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lakehouse_mlops import simulator
+from tests.conftest import run_pipeline
+
+FAST_TRAINING = {
+    "training": {
+        "search": {
+            "max_evals": 4,
+            "parallelism": 2,
+            "early_stop_rounds": 3,
+            "space": {
+                "learning_rate": {"distribution": "loguniform", "low": 0.05, "high": 0.2},
+                "max_iter": {"distribution": "quniform", "low": 50, "high": 100, "q": 50},
+            },
+        },
+        "profile_sample_rows": 500,
+    }
+}
+PROMOTION_BARS = {"promotion": {"gate": {"min_roc_auc": 0.6, "min_window_rows": 200}}}
+
+
+def land_small_month(month: str, landing_root: Path, suffix: str = ".csv") -> list[Path]:
+    written = []
+    for feed, frame in simulator.feeds_for_month(month).items():
+        if feed in ("flights", "outcomes"):
+            frame = frame[(frame["carrier"] == "UA") & (frame["origin"] == "EWR")]
+        path = landing_root / feed / month / f"{feed}_{month}{suffix}"
+        written.append(simulator.write_landing_file(frame, path))
+    return written
+
+
+def build_history_and_champion(project: Path) -> Path:
+    """Land Jan–Apr, ingest, build features, train (fast search) and promote the first champion."""
+    for month in simulator.months("2013-01", "2013-04"):
+        land_small_month(month, project / "data" / "01_landing")
+    run_pipeline(project, "ingestion")
+    run_pipeline(project, "features")
+    run_pipeline(project, "training", FAST_TRAINING)
+    run_pipeline(project, "promotion", PROMOTION_BARS)
+    return project
