@@ -84,6 +84,7 @@ unit: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_ingestion.py
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_scoring.py
 
 clean-data:
 	find data -type f ! -name .gitkeep -delete

@@ -32,6 +32,17 @@ def spark():
     session.stop()
 
 
+@pytest.fixture(scope="session")
+def small_champion_lakehouse(tmp_path_factory, spark) -> Path:
+    """Jan–Apr of UA flights from EWR, ingested, with features and a first champion; built once.
+
+    Modules that change it work on a copy (``tests.small_lakehouse.copy_lakehouse``).
+    """
+    from tests.small_lakehouse import build_history_and_champion
+
+    return build_history_and_champion(make_project(tmp_path_factory.mktemp("small_champion")))
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project's conf whose lakehouse lives under tmp_path (code stays installed)."""

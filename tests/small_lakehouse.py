@@ -6,10 +6,12 @@ batches stay consistent and a month takes seconds, not minutes, to process.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from lakehouse_mlops import simulator
-from tests.conftest import run_pipeline
+from lakehouse_mlops.sandbox import make_sandbox
+from tests.conftest import PROJECT_ROOT, run_pipeline
 
 FAST_TRAINING = {
     "training": {
@@ -47,3 +49,14 @@ def build_history_and_champion(project: Path) -> Path:
     run_pipeline(project, "training", FAST_TRAINING)
     run_pipeline(project, "promotion", PROMOTION_BARS)
     return project
+
+
+def copy_lakehouse(template: Path, target: Path) -> Path:
+    """A private copy of a built lakehouse (tables, MLflow store) for tests that change it.
+
+    Lineage tags and artifact locations in the copied store still point into ``template``, which
+    stays unchanged: the copies read the same pinned table versions and model files.
+    """
+    shutil.copytree(template / "data", target / "data")
+    shutil.copy(template / "mlflow.db", target / "mlflow.db")
+    return make_sandbox(PROJECT_ROOT, target)

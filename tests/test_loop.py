@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 from lakehouse_mlops import registry
 from lakehouse_mlops.loop import Loop
 from lakehouse_mlops.replay import replay
-from tests.conftest import PROJECT_ROOT, make_project
-from tests.small_lakehouse import FAST_TRAINING, PROMOTION_BARS, build_history_and_champion, land_small_month
+from tests.conftest import PROJECT_ROOT
+from tests.small_lakehouse import FAST_TRAINING, PROMOTION_BARS, copy_lakehouse, land_small_month
 
 pytestmark = pytest.mark.integration
 MODEL = "flight_delay"
@@ -30,8 +30,8 @@ EAGER_POLICY = {
 
 
 @pytest.fixture(scope="module")
-def lakehouse(tmp_path_factory, spark) -> Path:
-    return build_history_and_champion(make_project(tmp_path_factory.mktemp("loop")))
+def lakehouse(tmp_path_factory, small_champion_lakehouse) -> Path:
+    return copy_lakehouse(small_champion_lakehouse, tmp_path_factory.mktemp("loop"))
 
 
 def make_loop(project: Path, extra: dict | None = None) -> Loop:
@@ -43,64 +43,82 @@ def table(spark, project: Path, name: str):
     return spark.read.format("delta").load(str(project / "data" / "05_ml" / name))
 
 
-def test_a_cycle_scores_monitors_and_decides(lakehouse, spark):
-    result = make_loop(lakehouse).cycle("2013-05", echo=lambda _: None)
-    assert result.ok, [s.line() for s in result.stages]
-    assert [s.stage for s in result.stages] == [
-        "land",
-        "ingestion",
-        "features",
-        "inference",
-        "monitoring",
-        "training",
-        "promotion",
-    ]
-    assert result.scored_by == registry.alias_version(MODEL, "champion") == "1"
-    assert result.decision in ("none", "alert", "retrain")
-    predictions = table(spark, lakehouse, "predictions").filter(F.col("batch_id") == "2013-05")
+@pytest.fixture(scope="module")
+def replayed(lakehouse):
+    """Three months of the loop (May–July) with a hair-trigger policy, as `kedro replay` runs them."""
+    return replay(make_loop(lakehouse, EAGER_POLICY), ["2013-05", "2013-06", "2013-07"])
+
+
+def test_each_cycle_scores_the_batch_on_spark(lakehouse, replayed, spark):
+    frame, _ = replayed
+    assert frame.loc[0, "deployed_version"] == "1"
     gold = spark.read.format("delta").load(str(lakehouse / "data/04_gold/flight_features"))
-    assert predictions.count() == gold.filter(F.col("batch_id") == "2013-05").count() > 1000
+    predictions = table(spark, lakehouse, "predictions")
+    for batch, version in zip(frame["batch_id"], frame["deployed_version"], strict=True):
+        scored = predictions.filter((F.col("batch_id") == batch) & (F.col("model_version") == version))
+        assert scored.count() == gold.filter(F.col("batch_id") == batch).count() > 1000
     assert predictions.filter((F.col("probability") < 0) | (F.col("probability") > 1)).isEmpty()
-    metrics = table(spark, lakehouse, "monitoring_metrics").filter(F.col("monitored_batch_id") == "2013-05")
-    kinds = {r["kind"] for r in metrics.select("kind").distinct().collect()}
-    assert {"data_drift", "data_quality", "prediction_drift", "summary"} <= kinds
-    # the labels of April landed with May, but April was never scored: no performance yet
-    assert "performance" not in kinds
-    decisions = table(spark, lakehouse, "decisions").filter(
-        (F.col("kind") == "monitoring") & (F.col("batch_id") == "2013-05")
-    )
-    assert [r["decision"] for r in decisions.collect()] == [result.decision]
-    report = (lakehouse / "data/08_reporting/monitoring/batches/2013-05.html").read_text()
-    assert "Monitoring — batch 2013-05" in report and "data:image/png;base64," in report
 
 
-def test_rerunning_a_cycle_changes_nothing(lakehouse, spark):
+def test_each_cycle_monitors_and_records_one_decision(lakehouse, replayed, spark):
+    frame, _ = replayed
+    metrics = table(spark, lakehouse, "monitoring_metrics")
+    may = {r["kind"] for r in metrics.filter(F.col("monitored_batch_id") == "2013-05").collect()}
+    # April's labels land with May, but April was never scored: no performance yet
+    assert may == {"data_drift", "data_quality", "prediction_drift", "summary"}
+    june = metrics.filter((F.col("monitored_batch_id") == "2013-06") & (F.col("kind") == "performance"))
+    assert {(r["batch_id"], r["metric"]) for r in june.collect()} >= {
+        ("2013-05", "roc_auc"),
+        ("2013-05", "breach"),
+    }
+    decisions = table(spark, lakehouse, "decisions").filter(F.col("kind") == "monitoring")
+    recorded = {r["batch_id"]: r["decision"] for r in decisions.collect()}
+    assert recorded == dict(zip(frame["batch_id"], frame["decision"], strict=True))
+    assert decisions.count() == 3
+    report = (lakehouse / "data/08_reporting/monitoring/batches/2013-06.html").read_text()
+    assert "Monitoring — batch 2013-06" in report and report.count("data:image/png;base64,") == 3
+
+
+def test_replay_writes_the_timeline_and_retrains_on_trigger(lakehouse, replayed):
+    frame, summary = replayed
+    assert list(frame["batch_id"]) == ["2013-05", "2013-06", "2013-07"]
+    # May's labels land with June, June's with July; July has none yet
+    labelled = frame.dropna(subset=["auc_deployed", "auc_static", "auc_always_retrain"])
+    assert list(labelled["batch_id"]) == ["2013-05", "2013-06"]
+    assert labelled[["auc_deployed", "auc_static", "auc_always_retrain"]].gt(0.5).all().all()
+    assert frame.loc[0, "auc_deployed"] == pytest.approx(frame.loc[0, "auc_static"])
+    # drift in May triggers a retrain; the cooldown holds June back
+    assert frame.loc[0, "decision"] == "retrain" and frame.loc[1, "decision"] == "alert"
+    assert summary["retrains"] >= 1 and summary["always_retrain_retrains"] == 3
+    for version in frame["retrained_version"].dropna():
+        assert registry.version_tags(MODEL, version)["gate.decision"] in ("promote", "reject")
+    saved = pd.read_csv(lakehouse / "data/08_reporting/replay/timeline.csv")
+    assert list(saved["batch_id"]) == ["2013-05", "2013-06", "2013-07"]
+    assert (lakehouse / "data/08_reporting/replay/timeline.png").stat().st_size > 10_000
+
+
+def test_rerunning_a_cycle_changes_nothing(lakehouse, replayed, spark):
+    frame, _ = replayed
     before = table(spark, lakehouse, "predictions").count()
-    result = make_loop(lakehouse).cycle("2013-05", echo=lambda _: None)
+    versions = registry.aliases(MODEL)
+    result = make_loop(lakehouse, EAGER_POLICY).cycle("2013-07", echo=lambda _: None)
     assert result.ok
     for stage in result.stages:
         assert "tables changed" not in stage.summary, stage.line()
+    assert result.decision == frame.loc[2, "decision"]
     assert table(spark, lakehouse, "predictions").count() == before
-    decisions = table(spark, lakehouse, "decisions").filter(F.col("kind") == "monitoring")
-    assert decisions.count() == 1
+    assert registry.aliases(MODEL) == versions
+    assert table(spark, lakehouse, "decisions").filter(F.col("kind") == "monitoring").count() == 3
 
 
-def test_replay_writes_the_timeline_and_retrains_on_trigger(lakehouse, spark):
-    frame, summary = replay(make_loop(lakehouse, EAGER_POLICY), ["2013-06", "2013-07", "2013-08"])
-    assert list(frame["batch_id"]) == ["2013-06", "2013-07", "2013-08"]
-    # June's labels land with July, July's with August; August has none yet
-    labelled = frame.dropna(subset=["auc_deployed", "auc_static", "auc_always_retrain"])
-    assert list(labelled["batch_id"]) == ["2013-06", "2013-07"]
-    assert labelled[["auc_deployed", "auc_static", "auc_always_retrain"]].gt(0.5).all().all()
-    assert summary["retrains"] >= 1 and summary["always_retrain_retrains"] == 3
-    retrained = frame.dropna(subset=["retrained_version"])
-    for version in retrained["retrained_version"]:
-        assert registry.version_tags(MODEL, version)["gate.decision"] in ("promote", "reject")
-    # performance on late labels was measured per batch and model version
-    performance = table(spark, lakehouse, "monitoring_metrics").filter(
-        (F.col("kind") == "performance") & (F.col("metric") == "roc_auc")
-    )
-    assert {r["batch_id"] for r in performance.collect()} >= {"2013-05", "2013-06", "2013-07"}
-    saved = pd.read_csv(lakehouse / "data/08_reporting/replay/timeline.csv")
-    assert len(saved) == 3
-    assert (lakehouse / "data/08_reporting/replay/timeline.png").stat().st_size > 10_000
+def test_a_new_model_adds_its_own_predictions_next_to_the_old_ones(lakehouse, replayed, spark):
+    frame, _ = replayed
+    newer = frame["retrained_version"].dropna().iloc[0]
+    old = table(spark, lakehouse, "predictions").filter(F.col("batch_id") == "2013-05")
+    old_rows = {(r["flight_key"], r["model_version"], r["probability"]) for r in old.collect()}
+    make_loop(lakehouse).run("inference", {"inference": {"batch_id": "2013-05", "model_version": newer}})
+    both = table(spark, lakehouse, "predictions").filter(F.col("batch_id") == "2013-05")
+    rows = {(r["flight_key"], r["model_version"], r["probability"]) for r in both.collect()}
+    assert old_rows < rows
+    assert {r[1] for r in rows - old_rows} == {newer}
+    assert len(rows - old_rows) == len(old_rows)

@@ -29,7 +29,9 @@ from lakehouse_mlops.tables import delta_datasets
 from lakehouse_mlops.tracking import end_leftover_runs
 
 Lander = Callable[[str, Path, str], list[Path]]
-NOISY_LOGGERS = ("kedro", "lakehouse_mlops", "kedro_mlflow", "kedro_viz", "mlflow")
+NOISY_LOGGERS = ("kedro", "lakehouse_mlops", "kedro_mlflow", "kedro_viz", "mlflow", "kedro.io.data_catalog")
+#: loggers whose warnings are expected noise in a cycle (e.g. kedro-mlflow replacing its datasets)
+SILENCED_LOGGERS = ("mlflow", "kedro_viz", "kedro.io.data_catalog")
 
 
 @dataclass
@@ -76,7 +78,7 @@ def quiet(enabled: bool) -> Iterator[None]:
     loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
-        logger.setLevel(logging.ERROR if logger.name in ("mlflow", "kedro_viz") else logging.WARNING)
+        logger.setLevel(logging.ERROR if logger.name in SILENCED_LOGGERS else logging.WARNING)
     try:
         yield
     finally:
@@ -152,7 +154,7 @@ class Loop:
             steps = [
                 ("land", lambda: self._land(batch_id, context)),
                 ("ingestion", lambda: self.run("ingestion")),
-                ("features", lambda: self.run("features")),
+                ("features", lambda: self.run("features", {"features": {"batch_id": batch_id}})),
                 ("inference", lambda: self._infer(batch_id, catalog, result)),
                 ("monitoring", lambda: self._monitor(batch_id, catalog, result)),
                 ("training", lambda: self._train(batch_id, name, result)),

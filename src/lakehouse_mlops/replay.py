@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from functools import cache
 
 import matplotlib
 
@@ -25,7 +26,9 @@ from lakehouse_mlops.pipelines.training.config import parse_training  # noqa: E4
 from lakehouse_mlops.pipelines.training.nodes import fit_final_model  # noqa: E402
 
 logger = logging.getLogger(__name__)
+RETRAIN_STAGES = ("training", "promotion")
 AUC_COLUMNS = ["auc_deployed", "auc_static", "auc_always_retrain"]
+TIMELINE_EXTRA = [*AUC_COLUMNS, "auc_replaced_model", "gate_candidate_auc", "gate_champion_auc"]
 
 
 def replay(
@@ -35,8 +38,7 @@ def replay(
     session, context = loop.context()
     with session:
         name = context.params["training"]["registered_model_name"]
-        static = registry.alias_version(name, registry.CHAMPION)
-    if static is None:
+    if registry.alias_version(name, registry.CHAMPION) is None:
         raise registry.RegistryError(
             f"model '{name}' has no champion: run `make run` (or training + promotion) first"
         )
@@ -46,6 +48,8 @@ def replay(
         on_cycle(results[-1])
         if not results[-1].ok:
             break
+    # the static model: the one deployed on the first replayed batch, never retrained
+    static = results[0].scored_by
     session, context = loop.context()
     with session:
         frame = build_timeline(context.catalog, context.params["training"], results, static)
@@ -57,54 +61,73 @@ def replay(
 
 
 def build_timeline(catalog, training: dict, results: list[CycleResult], static: str) -> pd.DataFrame:
+    """One row per replayed batch: what the cycle did, and the AUC on the batch's labels of the
+    deployed model, the model it replaced, the static model and a model refit for that month."""
     spec = parse_training(training)
     name = spec.registered_model_name
     features, labels = catalog.load("gold_flight_features"), catalog.load("gold_labels")
     known = labels.filter(F.col(spec.target).isNotNull()).select("flight_key", spec.target, "label_known_at")
     columns = ["flight_key", "flight_date", "batch_id", *spec.features.all]
     examples = features.select(*columns).join(known, "flight_key").toPandas()
-    predictions = catalog.load("ml_predictions").select("flight_key", "model_version", "probability")
+    predictions = catalog.load("ml_predictions").select(
+        "flight_key", "batch_id", "model_version", "probability"
+    )
     decisions = _monitoring_decisions(catalog)
-    static_model = registry.load_model(name, static)
     best = hyperparameters(registry.version_tags(name, static))
-    rows = []
+    rows, replaced, previous = [], None, static
     for result in results:
-        batch = result.batch_id
-        month = examples[examples["batch_id"] == batch]
-        signals = decisions.get(batch, {})
-        row = {
-            "batch_id": batch,
-            "deployed_version": result.scored_by,
-            "decision": result.decision,
-            "drift_share": signals.get("drift_share"),
-            "dataset_drift": signals.get("dataset_drift"),
-            "quality_alarms": len(signals.get("quality_alarms", [])),
-            "retrained_version": result.retrained_version,
-            "promoted": result.promoted,
-            "labelled_rows": len(month),
-        }
+        if result.scored_by != previous:
+            replaced, previous = previous, result.scored_by
+        row = {**_cycle_row(result, decisions.get(result.batch_id, {})), **_gate_metrics(name, result)}
+        month = examples[examples["batch_id"] == result.batch_id]
+        row["labelled_rows"] = len(month)
         if len(month) and month[spec.target].nunique() == 2 and result.scored_by:
-            y = month[spec.target].astype(int).to_numpy()
-            deployed = (
-                predictions.filter(F.col("model_version") == result.scored_by)
-                .join(
-                    F.broadcast(features.filter(F.col("batch_id") == batch).select("flight_key")),
-                    "flight_key",
-                )
-                .toPandas()
-                .set_index("flight_key")["probability"]
+            y, x = month[spec.target].astype(int).to_numpy(), month[spec.features.all]
+            scored = predictions.filter(
+                (F.col("batch_id") == result.batch_id) & (F.col("model_version") == result.scored_by)
             )
-            row["auc_deployed"] = roc_auc_score(y, deployed.reindex(month["flight_key"]).to_numpy())
-            row["auc_static"] = roc_auc_score(y, static_model.predict_proba(month[spec.features.all])[:, 1])
-            row["auc_always_retrain"] = roc_auc_score(
-                y,
-                _refit_before(examples, batch, best, training, spec).predict_proba(month[spec.features.all])[
-                    :, 1
-                ],
-            )
+            deployed = scored.toPandas().set_index("flight_key")["probability"].reindex(month["flight_key"])
+            refit = _refit_before(examples, result.batch_id, best, training, spec)
+            row["auc_deployed"] = roc_auc_score(y, deployed.to_numpy())
+            row["auc_static"] = roc_auc_score(y, _model(name, static).predict_proba(x)[:, 1])
+            row["auc_always_retrain"] = roc_auc_score(y, refit.predict_proba(x)[:, 1])
+            if replaced is not None:
+                row["auc_replaced_model"] = roc_auc_score(y, _model(name, replaced).predict_proba(x)[:, 1])
         rows.append(row)
     frame = pd.DataFrame(rows)
-    return frame.reindex(columns=[*frame.columns, *[c for c in AUC_COLUMNS if c not in frame]])
+    return frame.reindex(columns=[*frame.columns, *[c for c in TIMELINE_EXTRA if c not in frame]])
+
+
+@cache
+def _model(name: str, version: str):
+    return registry.load_model(name, version)
+
+
+def _cycle_row(result: CycleResult, signals: dict) -> dict:
+    return {
+        "batch_id": result.batch_id,
+        "deployed_version": result.scored_by,
+        "decision": result.decision,
+        "drift_share": signals.get("drift_share"),
+        "dataset_drift": signals.get("dataset_drift"),
+        "quality_alarms": len(signals.get("quality_alarms", [])),
+        "retrained_version": result.retrained_version,
+        "promoted": result.promoted,
+        "cycle_seconds": round(sum(s.seconds for s in result.stages), 1),
+        "retrain_seconds": round(sum(s.seconds for s in result.stages if s.stage in RETRAIN_STAGES), 1),
+    }
+
+
+def _gate_metrics(name: str, result: CycleResult) -> dict:
+    """The gate's AUC of the retrained candidate and of the champion, on the gate's window."""
+    if result.retrained_version is None:
+        return {}
+    raw = registry.version_tags(name, result.retrained_version).get("gate.metrics")
+    metrics = json.loads(raw) if raw else {}
+    return {
+        "gate_candidate_auc": metrics.get("candidate", {}).get("roc_auc"),
+        "gate_champion_auc": metrics.get("champion", {}).get("roc_auc"),
+    }
 
 
 def _refit_before(examples: pd.DataFrame, batch: str, best: dict, training: dict, spec):
@@ -149,6 +172,10 @@ def summarise(frame: pd.DataFrame, static: str) -> dict:
         "retrains": retrains,
         "always_retrain_retrains": always,
         "promotions": int(frame["promoted"].sum()) if not frame.empty else 0,
+        # months on which the deployed model scored below the model it replaced
+        "months_deployed_below_replaced": int((frame["auc_deployed"] < frame["auc_replaced_model"]).sum())
+        if not frame.empty
+        else 0,
     }
 
 

@@ -27,6 +27,9 @@ def make_sandbox(project_root: Path, target: Path) -> Path:
     lake = target / "data"
     roots = {"lakehouse_root": str(lake), **{k: str(lake / v) for k, v in LAYERS.items()}}
     (conf / "local" / "globals.yml").write_text(yaml.safe_dump(roots))
-    mlflow = {"server": {"mlflow_tracking_uri": f"sqlite:///{target / 'mlflow.db'}"}}
+    mlflow = yaml.safe_load((conf / "base" / "mlflow.yml").read_text())
+    mlflow["server"]["mlflow_tracking_uri"] = f"sqlite:///{target / 'mlflow.db'}"
+    # artifacts next to the sandbox's store, not in the project's ./mlruns
+    mlflow["tracking"]["experiment"]["create_experiment_kwargs"]["artifact_location"] = str(target / "mlruns")
     (conf / "local" / "mlflow.yml").write_text(yaml.safe_dump(mlflow))
     return target

@@ -17,8 +17,8 @@ from pyspark.sql import functions as F
 from lakehouse_mlops import operations, registry
 from lakehouse_mlops.datasets import DeltaSparkDataset
 from lakehouse_mlops.pipelines.features.nodes import build_flight_features
-from tests.conftest import PROJECT_ROOT, make_project, run_pipeline
-from tests.small_lakehouse import PROMOTION_BARS, build_history_and_champion
+from tests.conftest import PROJECT_ROOT, run_pipeline
+from tests.small_lakehouse import PROMOTION_BARS, copy_lakehouse
 
 pytestmark = pytest.mark.integration
 MODEL = "flight_delay"
@@ -32,8 +32,8 @@ WEAK_TRAINING = {  # the same model family, blind to almost everything
 
 
 @pytest.fixture(scope="module")
-def lakehouse(tmp_path_factory, spark) -> Path:
-    return build_history_and_champion(make_project(tmp_path_factory.mktemp("lifecycle")))
+def lakehouse(tmp_path_factory, small_champion_lakehouse) -> Path:
+    return copy_lakehouse(small_champion_lakehouse, tmp_path_factory.mktemp("lifecycle"))
 
 
 def table(spark, project: Path, layer: str, name: str):
@@ -130,3 +130,17 @@ def test_no_feature_uses_information_from_after_the_scheduled_departure(lakehous
     assert all(r["route_late_rate_30d"] is not None for r in full_rows.values())
     outcome_columns = {"dep_time", "dep_delay", "arr_time", "arr_delay", "air_time", "is_late"}
     assert not outcome_columns & set(full.columns)
+
+
+def test_building_one_batch_gives_the_same_rows_as_building_all(lakehouse, spark):
+    params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_features.yml").read_text())["features"]
+    inputs = [table(spark, lakehouse, "03_silver", name) for name in ("flights", "weather", "planes")]
+    labels = table(spark, lakehouse, "04_gold", "labels")
+    every = build_flight_features(*inputs, labels, params).filter(F.col("batch_id") == "2013-03")
+    one = build_flight_features(*inputs, labels, {**params, "batch_id": "2013-03"})
+    assert one.count() == every.count() > 1000
+    assert (
+        one.select("flight_key", "_feature_hash")
+        .exceptAll(every.select("flight_key", "_feature_hash"))
+        .isEmpty()
+    )

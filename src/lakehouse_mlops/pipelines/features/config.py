@@ -28,6 +28,7 @@ class TrailingSpec(StrictModel):
 
 
 class FeatureSpec(StrictModel):
+    batch_id: str | None = None  # None: every batch; the cycle builds only the batch it processes
     label: LabelSpec = LabelSpec()
     holidays: list[date]
     weather: WeatherSpec

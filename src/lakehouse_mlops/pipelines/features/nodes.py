@@ -15,13 +15,24 @@ def label_known_at(flight_date: Column, delay_months: int) -> Column:
     return F.add_months(F.trunc(flight_date, "month"), delay_months).cast("timestamp")
 
 
+def of_batch(frame: DataFrame, batch_id: str | None) -> DataFrame:
+    """Rows that landed with ``batch_id`` (all rows when it is None).
+
+    With outcomes landing one month late, a batch's flights need only the labels that land with that
+    same batch; earlier flights' features cannot change, so a cycle builds only its own batch.
+    """
+    return frame if batch_id is None else frame.filter(F.col("_batch_id") == batch_id)
+
+
 def build_labels(outcomes: DataFrame, flights: DataFrame, features: dict) -> DataFrame:
     """``is_late = arr_delay > threshold`` with the outcome status and when the label became known.
 
     Cancelled flights (no departure) and diverted ones (departed, no arrival delay) have no arrival
     delay: ``is_late`` is null for them unless ``cancelled_as_late`` counts both as late.
     """
+    batch_id = parse_features(features).batch_id
     spec = parse_features(features).label
+    outcomes = of_batch(outcomes, batch_id)
     status = (
         F.when(F.col("dep_time").isNull(), F.lit(CANCELLED))
         .when(F.col("arr_delay").isNull(), F.lit(DIVERTED))
@@ -56,7 +67,7 @@ def build_flight_features(
 ) -> DataFrame:
     """One row per scheduled flight with schedule, route, plane, weather and trailing features."""
     spec = parse_features(features)
-    base = _schedule_features(flights, spec)
+    base = _schedule_features(of_batch(flights, spec.batch_id), spec)
     base = _with_plane(base, planes)
     base = _with_weather(base, weather, spec)
     base = _with_trailing_rates(base, labels, spec)
