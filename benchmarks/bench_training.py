@@ -57,7 +57,7 @@ def main() -> int:
     model = nodes.fit_final_model(train, valid, best, training)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    metrics, _, _ = nodes.evaluate_on_test(model, test, training)
+    metrics, *_ = nodes.evaluate_on_test(model, test, training)
     eval_seconds = time.perf_counter() - start
     print(f"\ntrain {len(train)} rows, validation {len(valid)}, test {len(test)}; windows {windows}")
     print(f"{'hyperopt':<28} {'trials':>6} {'seconds':>8} {'trials/min':>10}")

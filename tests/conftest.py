@@ -43,6 +43,18 @@ def small_champion_lakehouse(tmp_path_factory, spark) -> Path:
     return build_history_and_champion(make_project(tmp_path_factory.mktemp("small_champion")))
 
 
+@pytest.fixture(scope="session")
+def replayed_lakehouse(tmp_path_factory, small_champion_lakehouse):
+    """A copy of the small lakehouse after three months of the loop (May–July, eager policy), as
+    `kedro replay` runs them: (project path, timeline, summary)."""
+    from lakehouse_mlops.replay import replay
+    from tests.small_lakehouse import EAGER_POLICY, REPLAYED_MONTHS, copy_lakehouse, make_loop
+
+    project = copy_lakehouse(small_champion_lakehouse, tmp_path_factory.mktemp("replayed"))
+    frame, summary = replay(make_loop(project, EAGER_POLICY), REPLAYED_MONTHS)
+    return project, frame, summary
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project's conf whose lakehouse lives under tmp_path (code stays installed)."""

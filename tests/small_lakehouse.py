@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import mlflow
+
 from lakehouse_mlops import simulator
 from lakehouse_mlops.sandbox import make_sandbox
 from tests.conftest import PROJECT_ROOT, run_pipeline
@@ -25,9 +27,18 @@ FAST_TRAINING = {
             },
         },
         "profile_sample_rows": 500,
+        "shap_sample_rows": 100,
+        "importance_sample_rows": 500,
     }
 }
 PROMOTION_BARS = {"promotion": {"gate": {"min_roc_auc": 0.6, "min_window_rows": 200}}}
+#: a hair-trigger policy, so that a short replay exercises retraining, the gate and the cooldown
+EAGER_POLICY = {
+    "monitoring": {
+        "policy": {"drift_share_threshold": 0.1, "drift_consecutive_windows": 1, "cooldown_windows": 3}
+    }
+}
+REPLAYED_MONTHS = ["2013-05", "2013-06", "2013-07"]
 
 
 def land_small_month(month: str, landing_root: Path, suffix: str = ".csv") -> list[Path]:
@@ -59,4 +70,14 @@ def copy_lakehouse(template: Path, target: Path) -> Path:
     """
     shutil.copytree(template / "data", target / "data")
     shutil.copy(template / "mlflow.db", target / "mlflow.db")
+    # the copy's store becomes the active one (Kedro sessions set it too, but tests read it directly)
+    mlflow.set_tracking_uri(f"sqlite:///{target / 'mlflow.db'}")
     return make_sandbox(PROJECT_ROOT, target)
+
+
+def make_loop(project: Path, extra: dict | None = None):
+    """The loop on a small lakehouse: fast training, test gate bars, small landings."""
+    from lakehouse_mlops.loop import Loop
+
+    params = {**FAST_TRAINING, **PROMOTION_BARS, **(extra or {})}
+    return Loop(PROJECT_ROOT, conf_source=str(project / "conf"), params=params, lander=land_small_month)

@@ -6,6 +6,7 @@ import json
 import logging
 from datetime import UTC, datetime
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -339,8 +340,9 @@ def monitoring_report(
     history: DataFrame | None,
     decision: dict,
     histogram: dict,
-) -> tuple[str, dict[str, str]]:
-    """The HTML report (latest, logged to MLflow) and the same page for the per-batch archive."""
+) -> tuple[str, dict[str, str], plt.Figure, plt.Figure]:
+    """The HTML report (latest, logged to MLflow), the same page for the per-batch archive, and the
+    per-feature drift and performance-over-time plots on their own."""
     earlier = pd.DataFrame(
         columns=["batch_id", "model_version", "metric", "value", "threshold", "flagged", "status"]
     )
@@ -358,8 +360,10 @@ def monitoring_report(
         v: float(registry.version_tags(decision["model_name"], v).get("test_roc_auc", "nan"))
         for v in timeline["model_version"].dropna().unique()
     }
-    page = report.render(decision, pd.DataFrame(drift_rows), timeline, histogram, baselines)
-    return page, {decision["batch_id"]: page}
+    drift = pd.DataFrame(drift_rows)
+    plots = report.figures(drift, timeline, histogram, baselines)
+    page = report.render(decision, drift, timeline, plots)
+    return page, {decision["batch_id"]: page}, plots["drift"], plots["performance"]
 
 
 def run_metrics(decision: dict, performance: list[dict]) -> dict:

@@ -81,7 +81,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "monitoring_decision",
                     "score_histograms",
                 ],
-                ["monitoring_report", "monitoring_report_archive"],
+                [
+                    "monitoring_report",
+                    "monitoring_report_archive",
+                    "drift_per_feature_plot",
+                    "performance_plot",
+                ],
                 name="render_report",
             ),
             node(

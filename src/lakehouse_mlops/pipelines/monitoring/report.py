@@ -25,7 +25,7 @@ EFFECT = {"psi": "threshold", "jensen_shannon": "threshold"}
 def figure_html(fig: plt.Figure, alt: str) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
+    plt.close(fig)  # released from pyplot; the figure itself can still be saved
     data = base64.b64encode(buffer.getvalue()).decode()
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"/>'
 
@@ -103,8 +103,19 @@ def _fmt(value) -> str:
     return "" if value is None else str(value)
 
 
+def figures(
+    drift: pd.DataFrame, performance: pd.DataFrame, histogram: dict, baselines: dict
+) -> dict[str, plt.Figure]:
+    """The report's plots (also saved on their own, for kedro-viz and MLflow)."""
+    return {
+        "drift": drift_figure(drift[drift["kind"] == "data_drift"]),
+        "scores": scores_figure(histogram),
+        "performance": performance_figure(performance, baselines),
+    }
+
+
 def render(
-    decision: dict, drift: pd.DataFrame, performance: pd.DataFrame, histogram: dict, baselines: dict
+    decision: dict, drift: pd.DataFrame, performance: pd.DataFrame, plots: dict[str, plt.Figure]
 ) -> str:
     shown = [
         "feature",
@@ -133,15 +144,15 @@ def render(
         f'<div class="decision {decision["decision"]}">decision: <b>{decision["decision"]}</b></div>',
         f"<ul>{reasons}</ul>",
         "<h2>Per-feature drift</h2>",
-        figure_html(drift_figure(data_drift), "per-feature drift"),
+        figure_html(plots["drift"], "per-feature drift"),
         table_html(data_drift),
         "<h2>Data quality</h2>",
         table_html(quality),
         "<h2>Prediction drift</h2>",
-        figure_html(scores_figure(histogram), "score distribution"),
+        figure_html(plots["scores"], "score distribution"),
         table_html(prediction),
         "<h2>Performance over time</h2>",
-        figure_html(performance_figure(performance, baselines), "performance over time"),
+        figure_html(plots["performance"], "performance over time"),
         table_html(latest[["batch_id", "model_version", "metric", "value", "threshold", "flagged", "status"]])
         if not latest.empty
         else "<p><em>no labelled window yet: labels arrive one batch later</em></p>",

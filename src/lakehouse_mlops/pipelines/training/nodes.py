@@ -84,21 +84,21 @@ def fit_final_model(train: pd.DataFrame, valid: pd.DataFrame, best: dict, traini
     return model
 
 
-def evaluate_on_test(model, test: pd.DataFrame, training: dict) -> tuple[dict, dict, pd.DataFrame]:
-    """Test metrics (for MLflow), the plots, and the feature importance table."""
+def evaluate_on_test(model, test: pd.DataFrame, training: dict) -> tuple[dict, dict, pd.DataFrame, object]:
+    """Test metrics (for MLflow), the curve and SHAP plots, the feature importance table and plot."""
     spec = parse_training(training)
     x, y = test[spec.features.all], test[spec.target].astype(int).to_numpy()
     proba = model.predict_proba(x)[:, 1]
     metrics = evaluation.classification_metrics(y, proba, model.decision_threshold_)
     plots = evaluation.curve_plots(y, proba)
     sample = test.sample(n=min(len(test), spec.importance_sample_rows), random_state=spec.search.seed)
-    plots["feature_importance.png"], importance = evaluation.importance_plot(
+    importance_figure, importance = evaluation.importance_plot(
         model, sample[spec.features.all], sample[spec.target].astype(int).to_numpy(), spec.search.seed
     )
     plots["shap_summary.png"] = explain.shap_summary(model, x, spec.shap_sample_rows, spec.search.seed)
     logger.info("test metrics: %s", {k: round(v, 4) for k, v in metrics.items()})
     # kedro-mlflow logs these as ``test_metrics.<name>``
-    return {k: {"value": v, "step": 0} for k, v in metrics.items()}, plots, importance
+    return {k: {"value": v, "step": 0} for k, v in metrics.items()}, plots, importance, importance_figure
 
 
 def profile_training_table(train: pd.DataFrame, training: dict) -> str:

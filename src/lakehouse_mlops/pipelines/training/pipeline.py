@@ -37,7 +37,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 nodes.evaluate_on_test,
                 ["trained_model", "test_set", "params:training"],
-                ["test_metrics", "evaluation_plots", "feature_importance"],
+                ["test_metrics", "evaluation_plots", "feature_importance", "feature_importance_plot"],
                 name="evaluate_on_test",
             ),
             node(
