@@ -16,7 +16,7 @@ FIRST_CYCLE ?= 2013-05
 REPLAY_FROM ?= 2013-05
 REPLAY_TO ?= 2013-12
 
-.PHONY: setup java jars run history replay ingest tables test lint unit integration bench clean-data help mlflow-ui
+.PHONY: setup java jars browser viz viz-build run history replay ingest tables test lint unit integration bench clean-data help mlflow-ui
 
 help:
 	@echo "make run    - set up everything and run the main job (history, first champion, one cycle of the loop)"
@@ -63,6 +63,13 @@ replay: setup
 	$(BIN)/kedro replay $(REPLAY_FROM) $(REPLAY_TO)
 	@echo "Replay timeline: data/08_reporting/replay/timeline.{csv,png,html}"
 
+# kedro-viz without the project hooks (no Spark needed to draw the graph).
+viz: setup
+	$(BIN)/kedro viz run --host 127.0.0.1 --port 4141 --no-browser
+
+viz-build: setup
+	$(BIN)/kedro viz build
+
 mlflow-ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
@@ -75,8 +82,11 @@ tables: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 
-test: setup lint
+test: setup lint browser
 	$(BIN)/pytest -q
+
+browser:
+	@bash .ci/ensure_chromium.sh
 
 unit: setup
 	$(BIN)/pytest -q -m "not integration"

@@ -13,6 +13,7 @@ import mlflow
 
 from lakehouse_mlops import simulator
 from lakehouse_mlops.sandbox import make_sandbox
+from lakehouse_mlops.tracking import end_leftover_runs
 from tests.conftest import PROJECT_ROOT, run_pipeline
 
 FAST_TRAINING = {
@@ -71,6 +72,7 @@ def copy_lakehouse(template: Path, target: Path) -> Path:
     shutil.copytree(template / "data", target / "data")
     shutil.copy(template / "mlflow.db", target / "mlflow.db")
     # the copy's store becomes the active one (Kedro sessions set it too, but tests read it directly)
+    end_leftover_runs()
     mlflow.set_tracking_uri(f"sqlite:///{target / 'mlflow.db'}")
     return make_sandbox(PROJECT_ROOT, target)
 

@@ -132,6 +132,7 @@ class Loop:
         )
 
     def run(self, pipeline: str, params: dict | None = None) -> None:
+        end_leftover_runs()
         try:
             with quiet(not self.verbose), self.session(params) as session:
                 session.run(pipeline_names=[pipeline])

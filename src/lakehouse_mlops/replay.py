@@ -48,8 +48,13 @@ def replay(
         on_cycle(results[-1])
         if not results[-1].ok:
             break
+    completed = [r for r in results if r.ok]
+    if not completed:
+        failed = results[0]
+        return pd.DataFrame(), {"months": 0, "failed": failed.headline()}
     # the static model: the one deployed on the first replayed batch, never retrained
-    static = results[0].scored_by
+    static = completed[0].scored_by
+    results = completed
     session, context = loop.context()
     with session:
         frame = build_timeline(context.catalog, context.params["training"], results, static)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import fluent
 
 
 def end_leftover_runs() -> int:
@@ -14,6 +16,11 @@ def end_leftover_runs() -> int:
     """
     ended = 0
     while mlflow.active_run() is not None:
-        mlflow.end_run()
+        try:
+            mlflow.end_run()
+        except MlflowException:
+            # started against another tracking store (the URI changed since): it cannot be ended
+            # here, only forgotten, or every later run in this process would fail on it
+            fluent._active_run_stack.get().pop()
         ended += 1
     return ended
