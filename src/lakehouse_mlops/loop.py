@@ -1,5 +1,6 @@
 """The continuous-training loop: one cycle per batch (land → ingestion → features → inference →
-monitoring → [training → promotion]), each stage a Kedro run of the installed pipelines.
+monitoring → [training → promotion → re-scoring by the new champion]), each stage a Kedro run of
+the installed pipelines.
 
 Every stage is idempotent, so re-running a cycle (or resuming one that crashed) changes nothing that
 is already done: landing rewrites identical files, ingestion skips ingested files, features and
@@ -50,7 +51,8 @@ class CycleResult:
     batch_id: str
     stages: list[StageResult] = field(default_factory=list)
     decision: str | None = None
-    scored_by: str | None = None
+    scored_by: str | None = None  # the version that first scored the batch (monitored on it)
+    deployed: str | None = None  # the version whose scores stand at the end of the cycle
     retrained_version: str | None = None
     promoted: bool = False
 
@@ -66,7 +68,10 @@ class CycleResult:
         if self.retrained_version:
             action += f", retrained version {self.retrained_version}"
             action += ", promoted to champion" if self.promoted else ", not promoted"
-        return f"cycle {self.batch_id}: completed ({action}; scored by version {self.scored_by})"
+        scored = f"scored by version {self.scored_by}"
+        if self.deployed != self.scored_by:
+            scored += f", re-scored by version {self.deployed}"
+        return f"cycle {self.batch_id}: completed ({action}; {scored})"
 
 
 @contextmanager
@@ -160,6 +165,7 @@ class Loop:
                 ("monitoring", lambda: self._monitor(batch_id, catalog, result)),
                 ("training", lambda: self._train(batch_id, name, result)),
                 ("promotion", lambda: self._promote(batch_id, name, result)),
+                ("rescoring", lambda: self._rescore(batch_id, result)),
             ]
             for stage, step in steps:
                 if not result.ok:
@@ -191,7 +197,7 @@ class Loop:
     def _infer(self, batch_id: str, catalog, result: CycleResult) -> str:
         pinned = _scored_by(catalog, batch_id)
         self.run("inference", {"inference": {"batch_id": batch_id, "model_version": pinned}})
-        result.scored_by = pinned or _scored_by(catalog, batch_id)
+        result.scored_by = result.deployed = pinned or _scored_by(catalog, batch_id)
         rows = (
             catalog.load("ml_predictions")
             .filter((F.col("batch_id") == batch_id) & (F.col("model_version") == result.scored_by))
@@ -232,6 +238,16 @@ class Loop:
         tags = client.get_model_version(name, version).tags
         result.promoted = tags.get("gate.decision") == "promote"
         return f"version {version}: {tags.get('gate.decision')} ({tags.get('gate.reasons', '')})"
+
+    def _rescore(self, batch_id: str, result: CycleResult) -> str:
+        """A new champion re-scores the batch at once: its flights are still ahead, and the new model
+        learned from the labels that arrived with this very batch."""
+        if not result.promoted:
+            return "skipped: the champion did not change"
+        version = result.retrained_version
+        self.run("inference", {"inference": {"batch_id": batch_id, "model_version": version}})
+        result.deployed = version
+        return f"version {version}: the batch's scores now come from the new champion"
 
 
 def _scored_by(catalog, batch_id: str) -> str | None:

@@ -81,15 +81,15 @@ def build_timeline(catalog, training: dict, results: list[CycleResult], static: 
     best = hyperparameters(registry.version_tags(name, static))
     rows, replaced, previous = [], None, static
     for result in results:
-        if result.scored_by != previous:
-            replaced, previous = previous, result.scored_by
+        if result.deployed != previous:
+            replaced, previous = previous, result.deployed
         row = {**_cycle_row(result, decisions.get(result.batch_id, {})), **_gate_metrics(name, result)}
         month = examples[examples["batch_id"] == result.batch_id]
         row["labelled_rows"] = len(month)
-        if len(month) and month[spec.target].nunique() == 2 and result.scored_by:
+        if len(month) and month[spec.target].nunique() == 2 and result.deployed:
             y, x = month[spec.target].astype(int).to_numpy(), month[spec.features.all]
             scored = predictions.filter(
-                (F.col("batch_id") == result.batch_id) & (F.col("model_version") == result.scored_by)
+                (F.col("batch_id") == result.batch_id) & (F.col("model_version") == result.deployed)
             )
             deployed = scored.toPandas().set_index("flight_key")["probability"].reindex(month["flight_key"])
             refit = _refit_before(examples, result.batch_id, best, training, spec)
@@ -111,7 +111,8 @@ def _model(name: str, version: str):
 def _cycle_row(result: CycleResult, signals: dict) -> dict:
     return {
         "batch_id": result.batch_id,
-        "deployed_version": result.scored_by,
+        "scored_version": result.scored_by,
+        "deployed_version": result.deployed,
         "decision": result.decision,
         "drift_share": signals.get("drift_share"),
         "dataset_drift": signals.get("dataset_drift"),
