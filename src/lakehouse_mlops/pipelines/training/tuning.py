@@ -47,15 +47,24 @@ def finished_losses(trials: Trials) -> list[float]:
     ]
 
 
-def no_progress_stop(rounds: int):
-    """Early stop after ``rounds`` finished trials without a better loss.
+def no_progress_stop(rounds: int, total: int | None = None):
+    """Early stop after ``rounds`` finished trials without a better loss; logs progress.
 
     hyperopt's ``no_progress_loss`` reads ``loss`` from trials still running under SparkTrials
     and dies with KeyError (hyperopt #808), which leaves ``fmin`` hanging; this one cannot.
     """
+    reported = [0]
 
     def stop(trials: Trials, *args: Any):
         losses = finished_losses(trials)
+        if losses and len(losses) != reported[0]:
+            reported[0] = len(losses)
+            logger.info(
+                "tuning: %d/%s trials finished, best validation log loss %.4f",
+                len(losses),
+                total or "?",
+                min(losses),
+            )
         if len(losses) <= rounds:
             return False, args
         best_before = min(losses[:-rounds])
@@ -105,7 +114,7 @@ def tune(spec: TrainingSpec, train: pd.DataFrame, valid: pd.DataFrame) -> tuple[
         algo=tpe.suggest,
         max_evals=spec.search.max_evals,
         trials=trials,
-        early_stop_fn=no_progress_stop(spec.search.early_stop_rounds),
+        early_stop_fn=no_progress_stop(spec.search.early_stop_rounds, spec.search.max_evals),
         timeout=spec.search.timeout_seconds,
         rstate=np.random.default_rng(spec.search.seed),
         show_progressbar=False,
