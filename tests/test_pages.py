@@ -90,6 +90,8 @@ def test_kedro_viz_draws_the_pipeline_and_previews_a_plot(lakehouse, page, tmp_p
     command = [str(BIN / "kedro"), "viz", "run", "--host", "127.0.0.1", "--port", str(port), "--no-browser"]
     with serving(command, f"http://127.0.0.1:{port}/api/main", project, tmp_path / "viz.log") as url:
         graph = json.load(urllib.request.urlopen(f"{url}/api/main"))
+        # the layers read left to right / top to bottom, without a cycle (viz drops cyclic layers)
+        assert graph["layers"] == ["landing", "bronze", "silver", "gold", "ml", "reporting"]
         layers = {n["name"]: n.get("layer") for n in graph["nodes"] if n["type"] == "data"}
         assert layers["silver_flights"] == "silver" and layers["gold_flight_features"] == "gold"
         assert layers["feature_importance_plot"] == "reporting"
