@@ -75,6 +75,7 @@ def run_pipeline(project: Path, pipeline: str, runtime_params: dict | None = Non
     from lakehouse_mlops.tracking import end_leftover_runs
 
     bootstrap_project(PROJECT_ROOT)
+    end_leftover_runs()
     try:
         with KedroSession.create(
             project_path=PROJECT_ROOT,

@@ -112,3 +112,17 @@ def test_a_new_model_adds_its_own_predictions_next_to_the_old_ones(lakehouse, re
     assert old_rows < rows
     assert {r[1] for r in rows - old_rows} == {other}
     assert len(rows - old_rows) == len(old_rows)
+
+
+def test_untracked_stages_never_write_into_an_earlier_run(lakehouse, replayed):
+    """Ingestion and features are not tracked: their lineage must not land in the run of the stage
+    before them (kedro-mlflow's hook remembers its last run across sessions)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("lakehouse_mlops")
+    runs = client.search_runs([experiment.experiment_id], max_results=500)
+    assert runs
+    for run in runs:
+        leaked = [k for k in run.data.tags if k.startswith(("lineage.silver_", "lineage.bronze_"))]
+        assert not leaked, (run.info.run_id, leaked)
