@@ -1,4 +1,10 @@
-"""Run the packaged project as ``python -m lakehouse_mlops`` (Kedro's packaged entry point)."""
+"""Run the packaged project: ``lakehouse-mlops`` / ``python -m lakehouse_mlops`` / spark-submit.
+
+Without a command it is Kedro's packaged ``run`` (``--pipelines ingestion --env cluster
+--conf-source conf-lakehouse_mlops.tar.gz``); with an operator command as first argument (``cycle``,
+``replay``, ``history``, ``land``, ``tables``, ``status``, ``promote``, ``rollback``, ...) it runs that
+command, so a deployment needs no project checkout.
+"""
 
 import sys
 from pathlib import Path
@@ -12,8 +18,13 @@ def main(*args: Any, **kwargs: Any) -> Any:
     package_name = Path(__file__).parent.name
     configure_project(package_name)
     kwargs["standalone_mode"] = not hasattr(sys, "ps1")
+    argv = list(args[0]) if args else sys.argv[1:]
+    from lakehouse_mlops.cli import cli
+
+    if argv and argv[0] in cli.commands:
+        return cli.main(argv, prog_name=package_name, **kwargs)
     run = find_run_command(package_name)
-    return run(*args, **kwargs)
+    return run(argv, **kwargs)
 
 
 if __name__ == "__main__":

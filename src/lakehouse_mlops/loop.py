@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 from pyspark.sql import functions as F
 
 from lakehouse_mlops import simulator
+from lakehouse_mlops.kedro_project import bootstrap
 from lakehouse_mlops.pipelines.monitoring.policy import RETRAIN
 from lakehouse_mlops.tables import delta_datasets
 from lakehouse_mlops.tracking import end_leftover_runs
@@ -125,7 +125,7 @@ class Loop:
     ) -> None:
         self.project_path, self.env, self.conf_source = project_path, env, conf_source
         self.params, self.lander, self.verbose = params or {}, lander, verbose
-        bootstrap_project(project_path)
+        bootstrap(project_path)
 
     # -- Kedro plumbing -------------------------------------------------------------------------
     def session(self, params: dict | None = None) -> KedroSession:
@@ -155,7 +155,6 @@ class Loop:
         session, context = self.context()
         with session:
             catalog, params = context.catalog, context.params
-            tables = delta_datasets(catalog)
             name = params["training"]["registered_model_name"]
             steps = [
                 ("land", lambda: self._land(batch_id, context)),
@@ -167,25 +166,31 @@ class Loop:
                 ("promotion", lambda: self._promote(batch_id, name, result)),
                 ("rescoring", lambda: self._rescore(batch_id, result)),
             ]
-            for stage, step in steps:
-                if not result.ok:
-                    result.stages.append(StageResult(stage, "not run"))
-                    echo(result.stages[-1].line())
-                    continue
-                before = _versions(tables)
-                start = time.perf_counter()
-                try:
-                    note = step()
-                    status = "skipped" if note and note.startswith("skipped") else "done"
-                except Exception as exc:  # noqa: BLE001 - reported in the summary, the cycle stops
-                    note, status = f"{type(exc).__name__}: {exc}".splitlines()[0][:300], "failed"
-                changed = _changes(before, _versions(tables))
-                summary = "; ".join(p for p in [note, changed] if p)
-                result.stages.append(StageResult(stage, status, time.perf_counter() - start, summary))
-                echo(result.stages[-1].line())
+            run_stages(steps, delta_datasets(catalog), result.stages, echo)
         end_leftover_runs()
         echo(result.headline())
         return result
+
+    # -- the initial history --------------------------------------------------------------------
+    def history(self, batches: list[str], echo: Callable[[str], None] = print) -> list[StageResult]:
+        """Land ``batches`` and build the first champion: ingestion, features of every batch,
+        training, and the gate. One Spark application for all of it (one start-up, not four)."""
+        stages: list[StageResult] = []
+        session, context = self.context()
+        with session:
+            steps = [
+                ("land", lambda: "; ".join(self._land(batch, context) for batch in batches)),
+                ("ingestion", lambda: self.run("ingestion")),
+                ("features", lambda: self.run("features")),
+                ("training", lambda: self.run("training")),
+                ("promotion", lambda: self.run("promotion")),
+            ]
+            run_stages(steps, delta_datasets(context.catalog), stages, echo)
+        end_leftover_runs()
+        failed = [stage for stage in stages if stage.status == "failed"]
+        span = f"{batches[0]}..{batches[-1]}"
+        echo(f"history {span}: FAILED at {failed[0].stage}" if failed else f"history {span}: completed")
+        return stages
 
     def _land(self, batch_id: str, context) -> str:
         conf = context.config_loader["globals"]
@@ -248,6 +253,32 @@ class Loop:
         self.run("inference", {"inference": {"batch_id": batch_id, "model_version": version}})
         result.deployed = version
         return f"version {version}: the batch's scores now come from the new champion"
+
+
+def run_stages(
+    steps: list[tuple[str, Callable[[], str | None]]],
+    tables: dict,
+    stages: list[StageResult],
+    echo: Callable[[str], None],
+) -> None:
+    """Run ``steps`` in order, one summary line each (status, seconds, note, tables changed); after a
+    failure the remaining steps are reported as not run."""
+    for stage, step in steps:
+        if any(s.status == "failed" for s in stages):
+            stages.append(StageResult(stage, "not run"))
+            echo(stages[-1].line())
+            continue
+        before = _versions(tables)
+        start = time.perf_counter()
+        try:
+            note = step()
+            status = "skipped" if note and note.startswith("skipped") else "done"
+        except Exception as exc:  # noqa: BLE001 - reported in the summary, the run stops
+            note, status = f"{type(exc).__name__}: {exc}".splitlines()[0][:300], "failed"
+        changed = _changes(before, _versions(tables))
+        summary = "; ".join(p for p in [note, changed] if p)
+        stages.append(StageResult(stage, status, time.perf_counter() - start, summary))
+        echo(stages[-1].line())
 
 
 def _scored_by(catalog, batch_id: str) -> str | None:

@@ -1,6 +1,7 @@
 """Project settings."""
 
 from kedro.config import OmegaConfigLoader  # noqa: F401 - the documented default, named for readers
+from omegaconf.resolvers import oc
 
 from lakehouse_mlops.hooks import LineageHooks, SparkHooks
 
@@ -16,4 +17,7 @@ CONFIG_LOADER_ARGS = {
     # The default merge replaces whole top-level keys between envs; soft merge lets an env override
     # one Spark setting or one parameter without restating the rest.
     "merge_strategy": {"parameters": "soft", "spark": "soft"},
+    # Deployed envs take machine-specific values (storage root, tracking server) from the environment,
+    # e.g. ${oc.env:LAKEHOUSE_ROOT,data}; Kedro enables oc.env only for credentials by default.
+    "custom_resolvers": {"oc.env": oc.env},
 }
