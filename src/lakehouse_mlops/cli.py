@@ -238,3 +238,90 @@ def replay(
     click.echo("timeline: data/08_reporting/replay/timeline.{csv,png,html}")
     if len(frame) < len(batches):
         raise SystemExit(1)
+
+
+# -- copy-model: the exceptional copy of a version between registries (docs/deployment.md) --------
+def _credentials_entries(env: str | None, conf_source: str | None, *names: str | None) -> list[dict | None]:
+    """The Kedro credentials entries ``names`` of ``env`` (None stays None): server logins as the
+    environment variables MLflow reads, e.g. MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD."""
+    if not any(names):
+        return [None for _ in names]
+    from kedro.config import MissingConfigException
+
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=conf_source or str(_project_path() / settings.CONF_SOURCE),
+        env=env,
+        **settings.CONFIG_LOADER_ARGS,
+    )
+    try:
+        entries = loader["credentials"]
+    except MissingConfigException as exc:
+        raise click.ClickException(f"no credentials files for env '{env or 'local'}': {exc}") from exc
+    missing = [name for name in names if name and name not in entries]
+    if missing:
+        raise click.ClickException(f"no credentials entry {', '.join(missing)} for env '{env or 'local'}'")
+    return [entries[name] if name else None for name in names]
+
+
+@cli.command("copy-model")
+@click.option(
+    "--from-uri", required=True, help="Source tracking URI (server URL, sqlite:///..., databricks)."
+)
+@click.option("--from-registry-uri", default=None, help="Source registry URI (default: the tracking URI).")
+@click.option("--from-model", required=True, help="Source registered model name.")
+@click.option("--version", default=None, help="Source version number (or --alias).")
+@click.option("--alias", default=None, help="Source alias, e.g. champion (or --version).")
+@click.option("--to-uri", required=True, help="Destination tracking URI.")
+@click.option(
+    "--to-registry-uri",
+    default=None,
+    help="Destination registry URI (default: the tracking URI; databricks-uc).",
+)
+@click.option("--to-model", required=True, help="Destination registered model name (created when missing).")
+@click.option(
+    "--to-experiment", default="model_transfers", show_default=True, help="Experiment of the copy's run."
+)
+@click.option(
+    "--from-credentials", default=None, help="Credentials entry (of --env) with the source's login."
+)
+@click.option(
+    "--to-credentials", default=None, help="Credentials entry (of --env) with the destination's login."
+)
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def copy_model(
+    from_uri: str,
+    from_registry_uri: str | None,
+    from_model: str,
+    version: str | None,
+    alias: str | None,
+    to_uri: str,
+    to_registry_uri: str | None,
+    to_model: str,
+    to_experiment: str,
+    from_credentials: str | None,
+    to_credentials: str | None,
+    env: str | None,
+    conf_source: str | None,
+) -> None:
+    """Copy one model version (--version or --alias) into another registry as a new version, with its
+    run's params, metrics and tags and the source recorded. Never moves an alias in the destination:
+    the copy serves only after that registry's gate (or an operator) promotes it."""
+    from lakehouse_mlops.model_transfer import Endpoint, copy_model_version
+
+    source_login, destination_login = _credentials_entries(env, conf_source, from_credentials, to_credentials)
+    source = Endpoint(from_uri, from_registry_uri, source_login)
+    destination = Endpoint(to_uri, to_registry_uri, destination_login)
+    try:
+        copied = copy_model_version(
+            source, from_model, destination, to_model, version=version, alias=alias, experiment=to_experiment
+        )
+    except LakehouseError as exc:
+        _fail(exc)
+    click.echo(
+        f"copied models:/{from_model}/{copied.source_version} ({source.public_uri}) -> {copied.model_uri} "
+        f"({destination.public_uri}, run {copied.run_id} in experiment {to_experiment})"
+    )
+    held = ", ".join(f"{a}={v}" for a, v in sorted(copied.aliases.items())) or "none"
+    click.echo(f"aliases of {to_model} unchanged: {held}")
+    click.echo(f"to serve it, promote it there: kedro promote {copied.version} --env <destination env>")
