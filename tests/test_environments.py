@@ -141,7 +141,9 @@ def _committed_conf_files() -> list[Path]:
         ).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git work tree: cannot tell committed conf from local conf")
-    return [PROJECT_ROOT / p for p in listed if p.endswith((".yml", ".yaml")) and (PROJECT_ROOT / p).exists()]
+    files = [PROJECT_ROOT / p for p in listed if p.endswith((".yml", ".yaml"))]
+    # git commits a link, not what it points at (conf/team/credentials.yml -> conf/local/...)
+    return [f for f in files if f.is_file() and not f.is_symlink()]
 
 
 def _is_placeholder(value) -> bool:
@@ -176,12 +178,15 @@ def _leaks(node, where: str) -> list[str]:
 def test_no_secrets_in_committed_conf():
     files = _committed_conf_files()
     assert any(f.parent.name == "prod" for f in files)
-    leaks = [
-        leak
-        for f in files
-        for leak in _leaks(yaml.safe_load(f.read_text()) or {}, str(f.relative_to(PROJECT_ROOT)))
-    ]
-    assert not leaks, f"secret-like values in committed conf: {leaks}"
+    problems = []
+    for f in files:
+        where = str(f.relative_to(PROJECT_ROOT))
+        try:
+            problems += _leaks(yaml.safe_load(f.read_text()) or {}, where)
+        except yaml.YAMLError as exc:
+            # an example copied into place must load too
+            problems.append(f"{where} is not valid YAML: {exc.problem} {exc.problem_mark}")
+    assert not problems, f"secret-like values or unreadable files in committed conf: {problems}"
 
 
 def test_the_secret_check_catches_a_password():
