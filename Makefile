@@ -52,13 +52,9 @@ run: history
 	@echo "Training plots: data/08_reporting/training/; MLflow UI: make mlflow-ui (http://127.0.0.1:5000)"
 	@echo "Replay timeline: make replay, then data/08_reporting/replay/timeline.html"
 
-# The initial history and the first champion (training + gate).
+# The initial history and the first champion: land, ingestion, features, training, gate (one Spark app).
 history: setup
-	$(BIN)/kedro land $(HISTORY_FROM) --to $(HISTORY_TO)
-	$(BIN)/kedro run --pipelines ingestion
-	$(BIN)/kedro run --pipelines features
-	$(BIN)/kedro run --pipelines training
-	$(BIN)/kedro run --pipelines promotion
+	$(BIN)/kedro history $(HISTORY_FROM) $(HISTORY_TO)
 
 # Needs a champion: builds the history first when there is none.
 replay: setup
@@ -99,14 +95,9 @@ bench: setup
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_scoring.py
 
-# The deployable bundle: the wheel, the same wheel as .zip (spark-submit --py-files does not take
-# .whl), the conf tarball (conf/local excluded) and the spark-submit entry point.
+# The deployable bundle in dist/ (wheel, .zip of it, conf tarball, spark-submit entry point).
 package: setup
-	rm -rf dist
-	$(BIN)/kedro package
-	cp dist/lakehouse_mlops-*.whl "$$(ls dist/lakehouse_mlops-*.whl | sed 's/-py3-none-any.whl$$/.zip/')"
-	cp deploy/entrypoint.py dist/
-	@ls -1 dist
+	BIN=$(CURDIR)/$(BIN) bash deploy/package.sh
 
 # A Spark standalone master and two workers on 127.0.0.1 (ports: CLUSTER_MASTER_PORT, CLUSTER_UI_PORT).
 CLUSTER := $(BIN)/python -m lakehouse_mlops.standalone_cluster

@@ -1,6 +1,6 @@
 """Run the packaged project: ``lakehouse-mlops`` / ``python -m lakehouse_mlops`` / spark-submit.
 
-Without a command it is Kedro's packaged ``run`` (``--pipelines ingestion --env cluster
+Without a command (or with ``run``) it is Kedro's packaged ``run`` (``--pipelines ingestion --env cluster
 --conf-source conf-lakehouse_mlops.tar.gz``); with an operator command as first argument (``cycle``,
 ``replay``, ``history``, ``land``, ``tables``, ``status``, ``promote``, ``rollback``, ...) it runs that
 command, so a deployment needs no project checkout.
@@ -24,7 +24,7 @@ def main(*args: Any, **kwargs: Any) -> Any:
     if argv and argv[0] in cli.commands:
         return cli.main(argv, prog_name=package_name, **kwargs)
     run = find_run_command(package_name)
-    return run(argv, **kwargs)
+    return run(argv[1:] if argv[:1] == ["run"] else argv, **kwargs)
 
 
 if __name__ == "__main__":

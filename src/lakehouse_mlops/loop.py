@@ -179,7 +179,7 @@ class Loop:
         session, context = self.context()
         with session:
             steps = [
-                ("land", lambda: "; ".join(self._land(batch, context) for batch in batches)),
+                ("land", lambda: self._land_all(batches, context)),
                 ("ingestion", lambda: self.run("ingestion")),
                 ("features", lambda: self.run("features")),
                 ("training", lambda: self.run("training")),
@@ -193,10 +193,13 @@ class Loop:
         return stages
 
     def _land(self, batch_id: str, context) -> str:
+        return self._land_all([batch_id], context)
+
+    def _land_all(self, batches: list[str], context) -> str:
         conf = context.config_loader["globals"]
         root = Path(conf["landing_root"])
         root = root if root.is_absolute() else self.project_path / root
-        files = self.lander(batch_id, root, conf["landing_file_suffix"])
+        files = [f for batch in batches for f in self.lander(batch, root, conf["landing_file_suffix"])]
         return f"{len(files)} file(s) in {root}"
 
     def _infer(self, batch_id: str, catalog, result: CycleResult) -> str:

@@ -1,5 +1,7 @@
 """Project settings."""
 
+import warnings
+
 from kedro.config import OmegaConfigLoader  # noqa: F401 - the documented default, named for readers
 from omegaconf.resolvers import oc
 
@@ -21,3 +23,6 @@ CONFIG_LOADER_ARGS = {
     # e.g. ${oc.env:LAKEHOUSE_ROOT,data}; Kedro enables oc.env only for credentials by default.
     "custom_resolvers": {"oc.env": oc.env},
 }
+# Kedro 1.7 registers resolvers through OmegaConf's deprecated name: one warning per resolver and
+# config load, nothing a user can act on.
+warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)

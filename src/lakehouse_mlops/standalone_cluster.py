@@ -40,6 +40,8 @@ class ClusterSpec:
     workers: int = 2
     worker_cores: int = 1
     worker_memory: str = "4g"
+    #: worker UIs on consecutive ports from here; 0 lets each worker pick a free one
+    worker_ui_port: int = 8081
 
     @property
     def master_url(self) -> str:
@@ -113,7 +115,7 @@ def up(spec: ClusterSpec, timeout: float = 120) -> dict:
                 "--host", LOCALHOST,
                 "--cores", str(spec.worker_cores),
                 "--memory", spec.worker_memory,
-                "--webui-port", str(spec.ui_port + index),
+                "--webui-port", str(spec.worker_ui_port and spec.worker_ui_port + index - 1),
                 "--work-dir", str(work_dir),
                 spec.master_url,
             ],
@@ -161,6 +163,7 @@ def packaged(dist: Path) -> dict[str, Path]:
         "py_files": sorted(dist.glob("lakehouse_mlops-*.zip")),
         "conf": sorted(dist.glob("conf-lakehouse_mlops.tar.gz")),
         "entrypoint": sorted(dist.glob("entrypoint.py")),
+        "log_config": sorted(dist.glob("log4j2.properties")),
     }
     missing = [name for name, found in files.items() if not found]
     if missing:
@@ -187,6 +190,7 @@ def submit_command(
         "--deploy-mode", "client",
         "--name", f"lakehouse-mlops {' '.join(args[:2])}",
         "--driver-memory", driver_memory,
+        "--driver-java-options", f"-Dlog4j2.configurationFile=file:{files['log_config']}",
         "--py-files", str(files["py_files"]),
         "--conf", f"spark.pyspark.python={python}",
         "--conf", f"spark.pyspark.driver.python={python}",
@@ -226,9 +230,13 @@ def _spec(options: argparse.Namespace) -> ClusterSpec:
 
 def main(argv: list[str] | None = None) -> int:
     env = os.environ.get
-    parser = argparse.ArgumentParser(prog="python -m lakehouse_mlops.standalone_cluster", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m lakehouse_mlops.standalone_cluster",
+        description=__doc__,
+        epilog="submit: the packaged project's command and its arguments follow `--`",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("action", choices=["up", "down", "status", "submit"])
-    parser.add_argument("args", nargs="*", help="submit: the packaged project's command and arguments")
     parser.add_argument("--state-dir", default=env("CLUSTER_STATE_DIR", ".cluster"))
     parser.add_argument("--master-port", type=int, default=int(env("CLUSTER_MASTER_PORT", "7077")))
     parser.add_argument("--ui-port", type=int, default=int(env("CLUSTER_UI_PORT", "8080")))
@@ -241,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--python", default=sys.executable, help="submit: interpreter of driver and executors"
     )
-    options = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # Everything after `--` belongs to the packaged project's command line, untouched.
+    split = argv.index("--") if "--" in argv else len(argv)
+    options = parser.parse_args(argv[:split])
+    options.args = argv[split + 1 :]
     spec = _spec(options)
     if options.action == "up":
         state = up(spec)
