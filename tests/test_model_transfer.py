@@ -50,6 +50,9 @@ def staging(tmp_path_factory) -> dict:
     # the source model is logged with the project's own fluent helpers, pointed at staging
     with pytest.MonkeyPatch.context() as patch, _tracking(source_uri):
         patch.chdir(root)  # any default ./mlruns lands here, never in the project
+        # inferring pip requirements imports the model in a subprocess (up to 20 s on a busy machine)
+        # and what it finds does not matter to a copy: the defaults are enough
+        patch.setattr(mlflow.models, "infer_pip_requirements", lambda *_, fallback=None, **__: fallback)
         MlflowClient(source_uri).search_registered_models()  # creates the schema
         shutil.copy(root / "staging.db", root / "empty.db")
 
