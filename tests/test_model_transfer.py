@@ -199,6 +199,51 @@ def test_cli_copies_by_alias_and_leaves_destination_aliases_alone(stores):
     }
 
 
+def test_cli_logs_in_to_each_side_with_its_own_credentials_entry(stores, tmp_path, monkeypatch):
+    from lakehouse_mlops import model_transfer
+
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+    seen = {}
+
+    def read_source(*args):
+        seen["source"] = os.environ.get("MLFLOW_TRACKING_USERNAME")
+        return real_read_source(*args)
+
+    def write_destination(*args):
+        seen["destination"] = os.environ.get("MLFLOW_TRACKING_USERNAME")
+        return real_write_destination(*args)
+
+    real_read_source, real_write_destination = model_transfer._read_source, model_transfer._write_destination
+    monkeypatch.setattr(model_transfer, "_read_source", read_source)
+    monkeypatch.setattr(model_transfer, "_write_destination", write_destination)
+    conf = tmp_path / "conf"
+    (conf / "base").mkdir(parents=True)
+    (conf / "ops").mkdir()
+    (conf / "ops" / "credentials.yml").write_text(
+        "mlflow_staging: {MLFLOW_TRACKING_USERNAME: staging-reader}\n"
+        "mlflow_prod: {MLFLOW_TRACKING_USERNAME: prod-writer}\n"
+    )
+    source, destination = stores["source"], stores["destination"]
+    args = ["copy-model", "--from-uri", source.tracking_uri, "--from-model", SOURCE_MODEL, "--version", "1"]
+    args += [
+        "--to-uri",
+        destination.tracking_uri,
+        "--to-model",
+        DEST_MODEL,
+        "--to-experiment",
+        DEST_EXPERIMENT,
+    ]
+    args += ["--conf-source", str(conf), "--env", "ops", "--from-credentials", "mlflow_staging"]
+
+    missing = CliRunner().invoke(cli, [*args, "--to-credentials", "mlflow_qa"])
+    assert missing.exit_code != 0 and "no credentials entry mlflow_qa for env 'ops'" in missing.output
+    result = CliRunner().invoke(cli, [*args, "--to-credentials", "mlflow_prod"])
+
+    assert result.exit_code == 0, result.output
+    assert seen == {"source": "staging-reader", "destination": "prod-writer"}
+    assert "MLFLOW_TRACKING_USERNAME" not in os.environ
+
+
 def test_copy_refuses_an_ambiguous_or_missing_source(stores):
     source, destination = stores["source"], stores["destination"]
     with pytest.raises(TransferError, match="exactly one"):
