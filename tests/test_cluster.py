@@ -44,14 +44,15 @@ def dotlist(params: dict, prefix: str = "") -> list[str]:
 def bundle(tmp_path_factory) -> Path:
     """``dist/`` built by the packaging script from a clean copy of the project."""
     copy = tmp_path_factory.mktemp("package")
-    for name in PROJECT_FILES:
-        source = PROJECT_ROOT / name
-        if source.is_dir():
-            shutil.copytree(
-                source, copy / name, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__", "local")
-            )
-        else:
-            shutil.copy(source, copy / name)
+    # what a clean clone holds: tracked and new files, not ignored ones (local conf, secrets, builds)
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", *PROJECT_FILES],
+        cwd=PROJECT_ROOT, check=True, capture_output=True, text=True,
+    ).stdout.split()  # fmt: skip
+    for name in listed:
+        if (PROJECT_ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(PROJECT_ROOT / name, copy / name)
     env = {**os.environ, "BIN": str(Path(sys.executable).parent)}
     subprocess.run(["bash", "deploy/package.sh"], cwd=copy, env=env, check=True, capture_output=True)
     return copy / "dist"

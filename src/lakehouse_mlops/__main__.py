@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kedro.framework.cli.utils import find_run_command
+from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.project import configure_project
 
 
@@ -23,8 +23,8 @@ def main(*args: Any, **kwargs: Any) -> Any:
 
     if argv and argv[0] in cli.commands:
         return cli.main(argv, prog_name=package_name, **kwargs)
-    run = find_run_command(package_name)
-    return run(argv[1:] if argv[:1] == ["run"] else argv, **kwargs)
+    # Kedro's own `run` (find_run_command would look for a `run` in our cli.py, which has none).
+    return kedro_run.main(argv[1:] if argv[:1] == ["run"] else argv, prog_name=package_name, **kwargs)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,11 @@ def register_pipelines() -> dict[str, Pipeline]:
         "inference": inference(),
         "monitoring": monitoring(),
     }
-    # Inference and monitoring read the champion from the registry, which promotion writes: a
-    # dependency Kedro's graph cannot see. The default run builds the first champion; the `cycle`
-    # command runs the whole loop stage by stage, in order.
+    # The default run builds the first champion: its gate judges the model trained in the same run
+    # (through `challenger_model`, so Kedro orders it after training). Inference and monitoring read
+    # the champion from the registry, a dependency the graph cannot see: the `cycle` command runs
+    # the whole loop stage by stage, in order.
     pipelines["__default__"] = sum(
-        (pipelines[name] for name in ("ingestion", "features", "training", "promotion")), Pipeline([])
+        (pipelines[name] for name in ("ingestion", "features", "training")), promotion(judge_trained=True)
     )
     return pipelines

@@ -50,6 +50,12 @@ def candidate_version(training: dict, promotion: dict) -> dict:
     }
 
 
+def trained_candidate(challenger: dict, training: dict, promotion: dict) -> dict:
+    """The version the training pipeline has just registered, when both run together (the default
+    run): the gate judges what was trained, and waits for it."""
+    return candidate_version(training, {**promotion, "candidate_version": challenger["version"]})
+
+
 def evaluation_window(
     features: DataFrame, labels: DataFrame, candidate: dict, training: dict
 ) -> pd.DataFrame:

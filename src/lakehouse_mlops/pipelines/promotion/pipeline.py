@@ -7,15 +7,28 @@ from kedro.pipeline import Pipeline, node
 from lakehouse_mlops.pipelines.promotion import nodes
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(judge_trained: bool = False, **kwargs) -> Pipeline:
+    """``judge_trained``: take the candidate from the training pipeline's ``challenger_model`` output
+    (training and promotion in one run), so the gate runs after training; on its own the pipeline
+    judges ``promotion.candidate_version`` or the registry's challenger."""
+    find_candidate = (
+        node(
+            nodes.trained_candidate,
+            ["challenger_model", "params:training", "params:promotion"],
+            "promotion_candidate",
+            name="find_candidate",
+        )
+        if judge_trained
+        else node(
+            nodes.candidate_version,
+            ["params:training", "params:promotion"],
+            "promotion_candidate",
+            name="find_candidate",
+        )
+    )
     return Pipeline(
         [
-            node(
-                nodes.candidate_version,
-                ["params:training", "params:promotion"],
-                "promotion_candidate",
-                name="find_candidate",
-            ),
+            find_candidate,
             node(
                 nodes.evaluation_window,
                 ["gold_flight_features", "gold_labels", "promotion_candidate", "params:training"],
