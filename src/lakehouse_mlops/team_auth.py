@@ -97,7 +97,10 @@ def authenticate_request() -> Authorization | Response:
     if model is None or may_manage(authorization.username, model):
         return authorization
     logger.warning(
-        "refused %s %s by '%s' on model '%s': needs MANAGE", request.method, request.path,
-        authorization.username, model,
+        "refused %s %s by '%s' on model '%s': needs MANAGE",
+        request.method,
+        request.path,
+        authorization.username,
+        model,
     )
     return auth.make_forbidden_response()
