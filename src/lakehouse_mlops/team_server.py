@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from kedro.config import MissingConfigException, OmegaConfigLoader
@@ -38,7 +38,7 @@ from mlflow.environment_variables import (
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, ErrorCode
 from mlflow.tracking import MlflowClient
-from pydantic import ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, ConfigDict, Field, SecretStr
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -77,6 +77,17 @@ class TeamServerError(LakehouseError):
     """The team server could not be configured, started or bootstrapped."""
 
 
+def _not_a_placeholder(value: SecretStr) -> SecretStr:
+    # the example's placeholders are long enough to pass as passwords that everyone knows
+    text = value.get_secret_value()
+    if text.startswith("<") and text.endswith(">"):
+        raise ValueError("still the placeholder of conf/local/credentials.example.yml")
+    return value
+
+
+Password = Annotated[SecretStr, Field(min_length=12), AfterValidator(_not_a_placeholder)]
+
+
 class SecretModel(StrictModel):
     # a validation error must never echo the value it refused
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -84,13 +95,13 @@ class SecretModel(StrictModel):
 
 class TeamUser(SecretModel):
     role: Literal["ds", "ops", "viewer"]
-    password: SecretStr = Field(min_length=12)
+    password: Password
 
 
 class ServerSecrets(SecretModel):
     admin_username: str = ADMIN_USERNAME
-    admin_password: SecretStr = Field(min_length=12)  # mlflow refuses shorter bootstrap passwords
-    flask_secret_key: SecretStr = Field(min_length=16)
+    admin_password: Password  # mlflow refuses bootstrap passwords under 12 characters
+    flask_secret_key: Annotated[SecretStr, Field(min_length=16), AfterValidator(_not_a_placeholder)]
     database_password: SecretStr | None = None  # PostgreSQL only: handed to libpq as PGPASSWORD
     users: dict[str, TeamUser] = {}
 
@@ -451,7 +462,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def _log_to_stderr() -> None:
     """One plain line per message, flushed at once: the ready line is what scripts wait for. Its own
-    handler, because loading the project settings applies Kedro's logging config (rich, wrapped)."""
+    handler, not Kedro's logging config (rich, wrapped, or buffered on stdout)."""
+    # importing it applies Kedro's logging config, which resets the handlers of this logger: first
+    import kedro.framework.project  # noqa: F401
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     logger.addHandler(handler)
