@@ -133,7 +133,12 @@ def test_packaged_pipelines_run_on_the_standalone_cluster(bundle, cluster, tmp_p
         champion.version
     }
 
-    # both applications ran on the cluster's two workers, one core each
+    # both applications finished on the cluster, and both workers ran tasks of each with the
+    # packaged code shipped to them (a worker keeps a folder per application and executor)
     finished = standalone_cluster.master_state(cluster)["completedapps"]
-    assert len(finished) == 2
-    assert all(app["cores"] == 2 and app["state"] == "FINISHED" for app in finished)
+    assert [app["state"] for app in finished] == ["FINISHED", "FINISHED"]
+    for app in finished:
+        for worker in ("worker-1", "worker-2"):
+            (executor,) = (cluster.state_dir / worker / app["id"]).iterdir()
+            assert (executor / "lakehouse_mlops-0.1.0.zip").is_file()
+            assert "Finished task" in (executor / "stderr").read_text()
