@@ -17,7 +17,7 @@ REPLAY_FROM ?= 2013-05
 REPLAY_TO ?= 2013-12
 
 .PHONY: setup java jars browser viz viz-build run history replay ingest tables test lint unit integration bench clean-data help mlflow-ui \
-	package cluster-up cluster-run cluster-down cluster-status
+	package cluster-up cluster-run cluster-down cluster-status deploy mlflow-server
 
 help:
 	@echo "make run    - set up everything and run the main job (history, first champion, one cycle of the loop)"
@@ -26,6 +26,7 @@ help:
 	@echo "make bench  - benchmarks (printed tables)"
 	@echo "make package - wheel + conf tarball + spark-submit entry point in dist/"
 	@echo "make cluster-up / cluster-run / cluster-down - the loop on a local Spark standalone cluster"
+	@echo "make deploy ENV=staging|prod - ship dist/ (make package or a release's assets) to that environment"
 
 # Idempotent: a stamp records the lock file it installed; re-running is a no-op until it changes.
 setup: $(STAMP) jars
@@ -118,6 +119,10 @@ cluster-run: package
 	$(CLUSTER) submit --workdir $(CLUSTER_WORKDIR) -- cycle $(FIRST_CYCLE) --env cluster
 	$(CLUSTER) submit --workdir $(CLUSTER_WORKDIR) -- tables --env cluster
 	$(CLUSTER) submit --workdir $(CLUSTER_WORKDIR) -- status --env cluster
+
+# Ship an already-built bundle to ENV (DEPLOY_PLATFORM: databricks | spark-submit); docs/deployment.md.
+deploy:
+	ENV=$(ENV) DIST=$(or $(DIST),dist) bash deploy/deploy.sh
 
 clean-data:
 	find data -type f ! -name .gitkeep -delete
