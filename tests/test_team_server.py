@@ -265,9 +265,10 @@ def test_bootstrap_is_idempotent_and_rotates_passwords(team):
     assert set_alias(team, "viewer", registry.CHALLENGER, "1") == 403
 
 
-def test_team_env_logs_through_kedro_as_ds(team, monkeypatch, capfd, caplog):
+def test_team_env_logs_through_kedro_as_ds(team, spark, monkeypatch, capfd, caplog):
     """`--env team`: kedro-mlflow points MLflow at the server with conf/local's credentials (through the
-    conf/team link); the training code path registers a challenger, a tracked pipeline logs its run."""
+    conf/team link); the training code path registers a challenger, a tracked pipeline logs its run.
+    The project hooks start Spark: the suite's shared session (``spark``) is the one they get."""
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
     from sklearn.linear_model import LogisticRegression

@@ -169,7 +169,8 @@ def load_secrets(
         "flask_secret_key": environ.get(MLFLOW_FLASK_SERVER_SECRET_KEY.name),
     }
     raw.update({key: value for key, value in overrides.items() if value})
-    return parse_config(ServerSecrets, raw, f"credentials entry '{CREDENTIALS_ENTRY}' (or its variables)")
+    source = f"credentials entry '{CREDENTIALS_ENTRY}' (see conf/local/credentials.example.yml)"
+    return parse_config(ServerSecrets, raw, source)
 
 
 def default_port(tracking_uri: str) -> int:
@@ -235,6 +236,7 @@ def auth_config_text(auth_database_uri: str, admin_username: str) -> str:
 
 def write_auth_config(options: ServerOptions, admin_username: str) -> Path:
     options.folder.mkdir(parents=True, exist_ok=True)
+    options.folder.chmod(0o700)  # password hashes, runs and models: the server's user only
     path = options.folder / "basic_auth.ini"
     path.write_text(auth_config_text(options.auth_database_uri, admin_username))
     return path
@@ -289,10 +291,11 @@ def start_server(options: ServerOptions, secrets: ServerSecrets) -> subprocess.P
     return subprocess.Popen(server_command(options), env=server_environment(options, secrets, auth_config))
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
+def wait_until_healthy(url: str, process: subprocess.Popen | None = None, timeout: float = 180) -> None:
+    """Until ``url`` answers its health check; fails at once if ``process`` (the server) exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise TeamServerError(
                 f"mlflow server exited with code {process.returncode}: see its output above"
             )
@@ -391,8 +394,8 @@ def bootstrap(url: str, secrets: ServerSecrets, names: TeamNames) -> dict[str, s
             experiment_id = ensure_experiment(client, names.experiment)
         except MlflowException as exc:
             raise TeamServerError(
-                f"the server refused the admin '{secrets.admin_username}' ({exc.message.splitlines()[0]}): "
-                "admin_password in the credentials must be the admin's current password"
+                f"bootstrap as '{secrets.admin_username}' failed: {exc.message.splitlines()[0]} "
+                "(a 401: admin_password in the credentials is not the admin's current password)"
             ) from exc
         ensure_registered_model(client, names.model)
         auth_client = get_app_client("basic-auth", tracking_uri=url)
@@ -424,6 +427,8 @@ def serve(project: Path, env: str, options: ServerOptions) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     process = start_server(options, secrets)
     try:
+        import mlflow.server  # noqa: F401 - the bootstrap's client: loaded while the server starts
+
         names = team_names(project, env)
         wait_until_healthy(options.url, process)
         done = bootstrap(options.url, secrets, names)
@@ -480,8 +485,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "bootstrap":
             names = team_names(project, args.env)
-            done = bootstrap(args.url or names.tracking_uri, load_secrets(project, args.env), names)
-            logger.info("bootstrapped %s: users %s", args.url or names.tracking_uri, done or "none")
+            url = args.url or names.tracking_uri
+            # MLflow's client would retry a server that is not there for minutes
+            wait_until_healthy(url, timeout=10)
+            done = bootstrap(url, load_secrets(project, args.env), names)
+            logger.info("bootstrapped %s: users %s", url, done or "none")
             return 0
         options = server_options(
             project,
