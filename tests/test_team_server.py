@@ -180,7 +180,7 @@ def test_a_user_without_grants_gets_nothing(team):
     )
     assert created.ok
     response = requests.get(
-        f"{team.url}/api/2.0/mlflow/registered-models/get?name={MODEL}", auth=("guest", password)
+        f"{team.url}/api/2.0/mlflow/registered-models/get?name={MODEL}", auth=("guest", password), timeout=60
     )
     assert response.status_code == 403
 
@@ -237,6 +237,8 @@ def test_only_ops_moves_champion_with_the_project_registry_code(team, tracking_a
 
 def test_bootstrap_is_idempotent_and_rotates_passwords(team):
     names = team_server.team_names(team.project)
+    # what the server bootstrapped is what these tests and the team env's clients use
+    assert names == team_server.TeamNames(EXPERIMENT, MODEL, team.url)
     current = team_server.load_secrets(team.project)
     new_password = f"viewer-{secrets.token_urlsafe(16)}"
     rotated = current.model_copy(
@@ -326,6 +328,12 @@ def test_secrets_never_reach_logs_or_errors(team, tmp_path):
     assert team_server.redacted("postgresql+psycopg://mlflow:s3cret@db:5432/mlflow") == (
         "postgresql+psycopg://mlflow:***@db:5432/mlflow"
     )
+    # a password belongs in the credentials, never in a store URI (the users' URI goes to the ini)
+    with pytest.raises(team_server.TeamServerError, match="database_password") as refused_uri:
+        team_server.server_options(
+            project, 5040, auth_database_uri="postgresql+psycopg://mlflow:s3cret@db/auth"
+        )
+    assert "s3cret" not in str(refused_uri.value)
 
 
 @dataclass
@@ -391,12 +399,16 @@ def postgres_cluster() -> Iterator[Postgres]:
 
 
 def start_postgres_team(stack: ExitStack, root: Path) -> tuple[Postgres, Team]:
+    from mlflow.db import upgrade
+
     cluster = stack.enter_context(postgres_cluster())
-    # the documented first step: `mlflow db upgrade` creates (later: migrates) the schema
-    upgrade = [sys.executable, "-m", "mlflow", "db", "upgrade", cluster.uri("mlflow")]
-    subprocess.run(
-        upgrade, env={**os.environ, "PGPASSWORD": cluster.password}, check=True, capture_output=True
-    )
+    # the documented first step: `mlflow db upgrade` creates (later: migrates) the schema. Called in
+    # this process (a new interpreter would load mlflow again), with the password in a libpq password
+    # file: this process's environment is shared with the other tests
+    passfile = root / "pgpass"
+    passfile.write_text(f"127.0.0.1:{cluster.port}:*:mlflow:{cluster.password}\n")
+    passfile.chmod(0o600)
+    upgrade.main([f"{cluster.uri('mlflow')}?passfile={passfile}"], standalone_mode=False)
     stores = ["--backend-store-uri", cluster.uri("mlflow"), "--auth-database-uri", cluster.uri("mlflow_auth")]
     # the password only in the credentials: the server must take it from there
     return cluster, stack.enter_context(team_server_at(root, *stores, database_password=cluster.password))

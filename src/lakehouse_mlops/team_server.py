@@ -39,7 +39,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, ErrorCode
 from mlflow.tracking import MlflowClient
 from pydantic import AfterValidator, ConfigDict, Field, SecretStr
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from lakehouse_mlops.config import StrictModel, parse_config
@@ -193,6 +193,8 @@ def server_options(
 ) -> ServerOptions:
     """Everything not given lives in ``folder`` (default ``<project>/mlflow-team``, git-ignored)."""
     folder = (folder or project / SERVER_FOLDER).resolve()
+    for uri in (backend_store_uri, auth_database_uri):
+        _refuse_password_in(uri)
     return ServerOptions(
         port=port,
         folder=folder,
@@ -204,12 +206,26 @@ def server_options(
     )
 
 
+def _database_url(uri: str) -> URL | None:
+    try:
+        return make_url(uri)
+    except ArgumentError:
+        return None
+
+
 def redacted(uri: str) -> str:
     """``uri`` fit for a log line: a password in a database URI is masked."""
-    try:
-        return make_url(uri).render_as_string(hide_password=True)
-    except ArgumentError:
-        return uri
+    url = _database_url(uri)
+    return url.render_as_string(hide_password=True) if url is not None else uri
+
+
+def _refuse_password_in(uri: str | None) -> None:
+    # the users database's URI is written to the auth ini, and URIs are easily logged or shown
+    url = _database_url(uri) if uri else None
+    if url is not None and url.password:
+        raise TeamServerError(
+            f"{redacted(uri)}: no password in a store URI; put it in the credentials' database_password"
+        )
 
 
 def auth_config_text(auth_database_uri: str, admin_username: str) -> str:
