@@ -61,7 +61,7 @@ def protected_aliases() -> frozenset[str]:
     config = configparser.ConfigParser()
     config.read(MLFLOW_AUTH_CONFIG_PATH.get() or "")
     raw = config.get(POLICY_SECTION, PROTECTED_ALIASES_KEY, fallback="champion")
-    return frozenset(alias.strip() for alias in raw.split(",") if alias.strip())
+    return frozenset(alias.strip().casefold() for alias in raw.split(",") if alias.strip())
 
 
 def request_params() -> dict:
@@ -76,7 +76,10 @@ def model_needing_manage() -> str | None:
     if request_class is None:
         return None
     params = request_params()
-    if request_class in ALIAS_REQUESTS and params.get("alias") not in protected_aliases():
+    # case-insensitively: a database with a case-insensitive collation (MySQL's default) would take
+    # `Champion` for `champion`
+    alias = str(params.get("alias") or "").casefold()
+    if request_class in ALIAS_REQUESTS and alias not in protected_aliases():
         return None
     return params.get("name") or None
 
