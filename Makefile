@@ -17,7 +17,7 @@ REPLAY_FROM ?= 2013-05
 REPLAY_TO ?= 2013-12
 
 .PHONY: setup java jars browser viz viz-build run history replay ingest tables test lint unit integration bench clean-data help mlflow-ui \
-	package cluster-up cluster-run cluster-down cluster-status deploy mlflow-server
+	package cluster-up cluster-run cluster-down cluster-status deploy mlflow-server postgres
 
 help:
 	@echo "make run    - set up everything and run the main job (history, first champion, one cycle of the loop)"
@@ -26,6 +26,7 @@ help:
 	@echo "make bench  - benchmarks (printed tables)"
 	@echo "make package - wheel + conf tarball + spark-submit entry point in dist/"
 	@echo "make cluster-up / cluster-run / cluster-down - the loop on a local Spark standalone cluster"
+	@echo "make mlflow-server - the team MLflow server with logins and permissions (docs/team_server.md)"
 	@echo "make deploy ENV=staging|prod - ship dist/ (make package or a release's assets) to that environment"
 
 # Idempotent: a stamp records the lock file it installed; re-running is a no-op until it changes.
@@ -82,11 +83,20 @@ tables: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 
-test: setup lint browser
+test: setup lint browser postgres
 	$(BIN)/pytest -q
 
 browser:
 	@bash .ci/ensure_chromium.sh
+
+# PostgreSQL server binaries for the team server's PostgreSQL test (skipped without them)
+postgres:
+	@bash .ci/ensure_postgres.sh
+
+# The team MLflow server (docs/team_server.md): 127.0.0.1, port from conf/team/mlflow.yml (5040),
+# secrets from conf/local/credentials.yml. More: make mlflow-server TEAM_SERVER_ARGS="--workers 4"
+mlflow-server: setup
+	$(BIN)/python -m lakehouse_mlops.team_server serve $(TEAM_SERVER_ARGS)
 
 unit: setup
 	$(BIN)/pytest -q -m "not integration"
