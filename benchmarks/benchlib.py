@@ -1,0 +1,131 @@
+"""Shared helpers of the benchmarks: the Spark conf, load average, and a memory sampler.
+
+The machine is shared (other engineers' Spark jobs run on the same cores), so every figure is
+printed with the 1-minute load average at the end of its measurement.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spark_conf(**extra: str) -> dict:
+    conf = yaml.safe_load((ROOT / "conf/base/spark.yml").read_text())
+    conf.update(yaml.safe_load((ROOT / "conf/local/spark.yml").read_text()))
+    conf.update(extra)
+    return conf
+
+
+def load() -> str:
+    """The 1/5/15-minute load averages, e.g. '2.31/2.10/1.98'."""
+    return "/".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _rss_kib(pid: int, key: str = "VmRSS") -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
+def _children() -> dict[int, list[tuple[int, str]]]:
+    """ppid → [(pid, command name)] of every process."""
+    tree: dict[int, list[tuple[int, str]]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        tree.setdefault(ppid, []).append((int(entry.name), name))
+    return tree
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    tree, found, todo = _children(), [], [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child[0])
+    return found
+
+
+@dataclass
+class Peak:
+    driver_python: int = 0  # KiB, this process
+    jvm: int = 0  # KiB, the local-mode JVM (driver and executors in one process)
+    workers: int = 0  # KiB, sum over the Python workers alive at the same time
+    worker_count: int = 0
+
+    def mib(self) -> tuple[float, float, float]:
+        return self.driver_python / 1024, self.jvm / 1024, self.workers / 1024
+
+
+@dataclass
+class MemorySampler:
+    """Samples VmRSS of this process, its java child and the Python workers under it; per stage, the
+    maximum seen (a sampler thread, every ``interval`` seconds)."""
+
+    interval: float = 0.2
+    peaks: dict[str, Peak] = field(default_factory=dict)
+    _current: Peak | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        peak = self._current
+        if peak is None:
+            return
+        peak.driver_python = max(peak.driver_python, _rss_kib(os.getpid()))
+        jvm, workers, count = 0, 0, 0
+        for pid, name in descendants(os.getpid()):
+            if name == "java":
+                jvm = max(jvm, _rss_kib(pid))
+            elif name.startswith("python"):
+                workers += _rss_kib(pid)
+                count += 1
+        peak.jvm, peak.workers = max(peak.jvm, jvm), max(peak.workers, workers)
+        peak.worker_count = max(peak.worker_count, count)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            time.sleep(self.interval)
+
+    @contextmanager
+    def stage(self, name: str):
+        self.peaks[name] = self._current = Peak()
+        try:
+            yield self.peaks[name]
+        finally:
+            self._sample()
+            self._current = None
+
+    def high_water_marks(self) -> dict[str, int]:
+        """VmHWM (lifetime peak RSS, KiB) of this process and its java child."""
+        marks = {"driver_python": _rss_kib(os.getpid(), "VmHWM")}
+        for pid, name in descendants(os.getpid()):
+            if name == "java":
+                marks["jvm"] = _rss_kib(pid, "VmHWM")
+        return marks
+
+    def close(self) -> None:
+        self._stop.set()
