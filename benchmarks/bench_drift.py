@@ -2,9 +2,10 @@
 columns (target ≤ 2×), and vs Evidently on pandas at equal decisions, at 1M rows.
 
 Rows: the gold ``flight_features`` table of a lakehouse (``BENCH_GOLD``, e.g. a sandbox kept by
-``BENCH_KEEP=1 bench_stages.py``; otherwise a sandbox is built here from ``lakehouse_mlops.scale``),
-repeated or cut to ``BENCH_DRIFT_ROWS`` rows (default 1,000,000) and written once to a Delta table in
-a temporary folder, so every contender reads the same files. Reference = flights before 2013-07-01,
+``BENCH_KEEP=1 bench_stages.py``; otherwise a sandbox of ``BENCH_DRIFT_BUILD_ROWS`` flights, default
+100,000, is built here with ``lakehouse_mlops.scale``, ingestion and features), repeated (new keys,
+same values) or cut to ``BENCH_DRIFT_ROWS`` rows (default 1,000,000) and written once to a Delta
+table in a temporary folder, so every contender reads the same files. Reference = flights before 2013-07-01,
 current = from 2013-07-01 (the seasons differ: weather features drift, others do not).
 
 - drift: ``drift.numeric_drift_rows`` + ``drift.categorical_drift_rows`` over the monitored features
@@ -36,12 +37,13 @@ from benchlib import ROOT, load, spark_conf
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 ROWS = int(os.environ.get("BENCH_DRIFT_ROWS", "1000000"))
+BUILD_ROWS = int(os.environ.get("BENCH_DRIFT_BUILD_ROWS", "100000"))
 SPLIT_DATE = "2013-07-01"
 EVIDENTLY_THRESHOLD = 0.1
 
 
 def build_gold(base: Path) -> Path:
-    """A sandbox with the year scaled to the size: ingestion and features (takes minutes)."""
+    """A sandbox with the year scaled to BUILD_ROWS flights: ingestion and features (minutes)."""
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
@@ -50,7 +52,7 @@ def build_gold(base: Path) -> Path:
 
     bootstrap_project(ROOT)
     project = make_sandbox(ROOT, base / "lakehouse")
-    scale.land_year(project / "data/01_landing", ROWS)
+    scale.land_year(project / "data/01_landing", BUILD_ROWS)
     for pipeline in ("ingestion", "features"):
         with KedroSession.create(project_path=ROOT, conf_source=str(project / "conf")) as session:
             session.run(pipeline_names=[pipeline])
