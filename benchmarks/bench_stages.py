@@ -114,8 +114,11 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
 
     def record(stage: str, seconds: float, rows: int, peak, note: str = "") -> None:
         results.append((size, stage, seconds, rows, peak, load(), note))
+        driver, jvm, workers = peak.mib()
         print(
-            f"  {size:>10,} {stage:<11} {seconds:8.1f} s {rows:>11,} rows  load {load()}  {note}", flush=True
+            f"  {size:>10,} {stage:<11} {seconds:8.1f} s {rows:>11,} rows  load {load()}  peak MiB: driver "
+            f"python {driver:,.0f}, JVM {jvm:,.0f}, workers {workers:,.0f}  {note}",
+            flush=True,
         )
 
     with memory.stage(f"{size}/land") as peak:
