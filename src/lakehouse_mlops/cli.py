@@ -46,10 +46,15 @@ def _context(env: str | None, runtime_params: dict | None = None, conf_source: s
         yield session, session.load_context()
 
 
-def _loop(env: str | None, conf_source: str | None, params: tuple[str, ...], verbose: bool):
-    from lakehouse_mlops.loop import Loop, dotlist_params  # Spark/MLflow imports only when needed
+def _loop(
+    env: str | None, conf_source: str | None, params: tuple[str, ...], verbose: bool, land: bool = True
+):
+    from lakehouse_mlops.loop import Loop, dotlist_params, simulator_lander  # Spark/MLflow only when needed
 
-    return Loop(_project_path(), env, conf_source, params=dotlist_params(list(params)), verbose=verbose)
+    lander = simulator_lander if land else None
+    return Loop(
+        _project_path(), env, conf_source, params=dotlist_params(list(params)), lander=lander, verbose=verbose
+    )
 
 
 def _model_name(context) -> str:
@@ -158,18 +163,31 @@ def reproduce(version: str, env: str | None, conf_source: str | None) -> None:
 
 @cli.command()
 @click.argument("batch_id")
+@click.option(
+    "--no-land",
+    is_flag=True,
+    help="The batch is already in the landing zone (source systems): do not land it from the simulator.",
+)
 @PARAMS_OPTION
 @VERBOSE_OPTION
 @ENV_OPTION
 @CONF_SOURCE_OPTION
 def cycle(
-    batch_id: str, params: tuple[str, ...], verbose: bool, env: str | None, conf_source: str | None
+    batch_id: str,
+    no_land: bool,
+    params: tuple[str, ...],
+    verbose: bool,
+    env: str | None,
+    conf_source: str | None,
 ) -> None:
     """Process batch BATCH_ID (YYYY-MM) end to end: land → ingestion → features → inference →
     monitoring → (if the decision is retrain) training → promotion. One line per stage; exit code 0
     when the cycle completed, 1 when a stage failed. Re-running a cycle changes nothing."""
-    loop = _loop(env, conf_source, params, verbose)
-    result = loop.cycle(batch_id, echo=click.echo)
+    loop = _loop(env, conf_source, params, verbose, land=not no_land)
+    try:
+        result = loop.cycle(batch_id, echo=click.echo)
+    except LakehouseError as exc:  # another writer, tracking server down: nothing was done
+        _fail(exc)
     if not result.ok:
         raise SystemExit(1)
 
@@ -192,7 +210,10 @@ def history(
     """Land FIRST_MONTH..LAST_MONTH and build the first champion in one Spark application:
     ingestion → features → training → promotion. One line per stage; exit code 1 on a failure."""
     loop = _loop(env, conf_source, params, verbose)
-    stages = loop.history(simulator.months(first_month, last_month), echo=click.echo)
+    try:
+        stages = loop.history(simulator.months(first_month, last_month), echo=click.echo)
+    except LakehouseError as exc:
+        _fail(exc)
     if any(stage.status == "failed" for stage in stages):
         raise SystemExit(1)
 

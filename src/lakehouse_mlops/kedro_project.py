@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kedro.framework.project import configure_project
+from kedro.config import AbstractConfigLoader
+from kedro.framework.project import configure_project, settings
 from kedro.framework.startup import bootstrap_project
 
 PACKAGE_NAME = __package__ or "lakehouse_mlops"
@@ -20,3 +21,17 @@ def bootstrap(project_path: Path) -> None:
         bootstrap_project(project_path)
     else:
         configure_project(PACKAGE_NAME)
+
+
+def config_loader(
+    project_path: Path, env: str | None = None, conf_source: str | None = None
+) -> AbstractConfigLoader:
+    """The project's configuration without a session: no hooks run (no Spark, no MLflow calls)."""
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=conf_source or str(project_path / settings.CONF_SOURCE),
+        env=env,
+        **settings.CONFIG_LOADER_ARGS,
+    )
+    # the pattern kedro-mlflow's hook adds when a session starts
+    loader.config_patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
+    return loader

@@ -24,10 +24,12 @@ from omegaconf import OmegaConf
 from pyspark.sql import functions as F
 
 from lakehouse_mlops import simulator
-from lakehouse_mlops.kedro_project import bootstrap
+from lakehouse_mlops.kedro_project import bootstrap, config_loader
+from lakehouse_mlops.lakehouse_lock import lakehouse_lock
 from lakehouse_mlops.pipelines.monitoring.policy import RETRAIN
+from lakehouse_mlops.pipelines.promotion import nodes as promotion_nodes
 from lakehouse_mlops.tables import delta_datasets
-from lakehouse_mlops.tracking import end_leftover_runs
+from lakehouse_mlops.tracking import check_tracking_server, end_leftover_runs
 
 Lander = Callable[[str, Path, str], list[Path]]
 NOISY_LOGGERS = ("kedro", "lakehouse_mlops", "kedro_mlflow", "kedro_viz", "mlflow", "kedro.io.data_catalog")
@@ -112,7 +114,11 @@ def merge(base: dict, extra: dict) -> dict:
 
 
 class Loop:
-    """Runs cycles on one project (``conf_source`` lets tests and benchmarks use a sandbox)."""
+    """Runs cycles on one project (``conf_source`` lets tests and benchmarks use a sandbox).
+
+    ``lander=None``: the batch is already in the landing zone (dropped by the source systems), so
+    the land stage is skipped and the files are ingested as they are (``kedro cycle --no-land``).
+    """
 
     def __init__(
         self,
@@ -120,7 +126,7 @@ class Loop:
         env: str | None = None,
         conf_source: str | None = None,
         params: dict | None = None,
-        lander: Lander = simulator_lander,
+        lander: Lander | None = simulator_lander,
         verbose: bool = False,
     ) -> None:
         self.project_path, self.env, self.conf_source = project_path, env, conf_source
@@ -149,25 +155,45 @@ class Loop:
         session = self.session()
         return session, session.load_context()
 
+    @contextmanager
+    def exclusive(self, purpose: str) -> Iterator[str]:
+        """Hold the lakehouse's lock, then check the tracking server, before the session starts Spark
+        and kedro-mlflow: a second writer or an unreachable server fails at once, having done nothing.
+        Yields the tracking URI."""
+        loader = config_loader(self.project_path, self.env, self.conf_source)
+        with lakehouse_lock(self._path(loader["globals"]["lakehouse_root"]), purpose):
+            uri = loader["mlflow"]["server"].get("mlflow_tracking_uri") or ""
+            check_tracking_server(uri)
+            yield uri
+
+    def _path(self, configured: str) -> str:
+        """A configured path as used by the catalog: URIs as they are, relative paths under the project."""
+        if "://" in configured or Path(configured).is_absolute():
+            return configured
+        return str(self.project_path / configured)
+
     # -- one cycle ------------------------------------------------------------------------------
     def cycle(self, batch_id: str, echo: Callable[[str], None] = print) -> CycleResult:
         result = CycleResult(batch_id)
-        session, context = self.context()
-        with session:
-            catalog, params = context.catalog, context.params
-            name = params["training"]["registered_model_name"]
-            steps = [
-                ("land", lambda: self._land(batch_id, context)),
-                ("ingestion", lambda: self.run("ingestion")),
-                ("features", lambda: self.run("features", {"features": {"batch_id": batch_id}})),
-                ("inference", lambda: self._infer(batch_id, catalog, result)),
-                ("monitoring", lambda: self._monitor(batch_id, catalog, result)),
-                ("training", lambda: self._train(batch_id, name, result)),
-                ("promotion", lambda: self._promote(batch_id, name, result)),
-                ("rescoring", lambda: self._rescore(batch_id, result)),
-            ]
-            run_stages(steps, delta_datasets(catalog), result.stages, echo)
-        end_leftover_runs()
+        with self.exclusive(f"cycle {batch_id}") as tracking_uri:
+            session, context = self.context()
+            with session:
+                catalog, params = context.catalog, context.params
+                name = params["training"]["registered_model_name"]
+                steps = [
+                    ("land", lambda: self._land(batch_id, context)),
+                    ("ingestion", lambda: self.run("ingestion")),
+                    ("features", lambda: self.run("features", {"features": {"batch_id": batch_id}})),
+                    ("inference", lambda: self._infer(batch_id, catalog, result)),
+                    ("monitoring", lambda: self._monitor(batch_id, catalog, result)),
+                    ("training", lambda: self._train(batch_id, name, result)),
+                    ("promotion", lambda: self._promote(batch_id, name, catalog, result)),
+                    ("rescoring", lambda: self._rescore(batch_id, result)),
+                ]
+                run_stages(
+                    tracking_checked(steps, tracking_uri), delta_datasets(catalog), result.stages, echo
+                )
+            end_leftover_runs()
         echo(result.headline())
         return result
 
@@ -176,17 +202,20 @@ class Loop:
         """Land ``batches`` and build the first champion: ingestion, features of every batch,
         training, and the gate. One Spark application for all of it (one start-up, not four)."""
         stages: list[StageResult] = []
-        session, context = self.context()
-        with session:
-            steps = [
-                ("land", lambda: self._land_all(batches, context)),
-                ("ingestion", lambda: self.run("ingestion")),
-                ("features", lambda: self.run("features")),
-                ("training", lambda: self.run("training")),
-                ("promotion", lambda: self.run("promotion")),
-            ]
-            run_stages(steps, delta_datasets(context.catalog), stages, echo)
-        end_leftover_runs()
+        with self.exclusive(f"history {batches[0]}..{batches[-1]}") as tracking_uri:
+            session, context = self.context()
+            with session:
+                steps = [
+                    ("land", lambda: self._land_all(batches, context)),
+                    ("ingestion", lambda: self.run("ingestion")),
+                    ("features", lambda: self.run("features")),
+                    ("training", lambda: self.run("training")),
+                    ("promotion", lambda: self.run("promotion")),
+                ]
+                run_stages(
+                    tracking_checked(steps, tracking_uri), delta_datasets(context.catalog), stages, echo
+                )
+            end_leftover_runs()
         failed = [stage for stage in stages if stage.status == "failed"]
         span = f"{batches[0]}..{batches[-1]}"
         echo(f"history {span}: FAILED at {failed[0].stage}" if failed else f"history {span}: completed")
@@ -197,8 +226,9 @@ class Loop:
 
     def _land_all(self, batches: list[str], context) -> str:
         conf = context.config_loader["globals"]
-        root = Path(conf["landing_root"])
-        root = root if root.is_absolute() else self.project_path / root
+        root = Path(self._path(conf["landing_root"]))
+        if self.lander is None:
+            return f"skipped: no lander, the files already in {root} are ingested as they are"
         files = [f for batch in batches for f in self.lander(batch, root, conf["landing_file_suffix"])]
         return f"{len(files)} file(s) in {root}"
 
@@ -236,13 +266,21 @@ class Loop:
         result.retrained_version = _version_for_batch(name, batch_id)
         return f"registered version {result.retrained_version} as challenger"
 
-    def _promote(self, batch_id: str, name: str, result: CycleResult) -> str:
+    def _promote(self, batch_id: str, name: str, catalog, result: CycleResult) -> str:
         version = result.retrained_version
         if version is None:
             return "skipped: nothing retrained"
         client = MlflowClient()
         if "gate.decision" not in client.get_model_version(name, version).tags:
-            self.run("promotion", {"promotion": {"candidate_version": version, "batch_id": batch_id}})
+            # a run killed after recording the gate's decision but before applying it: complete it,
+            # judging again would compare the candidate with itself if the alias had already moved
+            recorded = promotion_nodes.recorded_promotion(
+                catalog.load("ml_decision_history"), version, batch_id
+            )
+            if recorded is None:
+                self.run("promotion", {"promotion": {"candidate_version": version, "batch_id": batch_id}})
+            else:
+                promotion_nodes.apply_recorded_decision(recorded)
         tags = client.get_model_version(name, version).tags
         result.promoted = tags.get("gate.decision") == "promote"
         return f"version {version}: {tags.get('gate.decision')} ({tags.get('gate.reasons', '')})"
@@ -282,6 +320,22 @@ def run_stages(
         summary = "; ".join(p for p in [note, changed] if p)
         stages.append(StageResult(stage, status, time.perf_counter() - start, summary))
         echo(stages[-1].line())
+
+
+def tracking_checked(steps: list[tuple[str, Callable[[], str | None]]], uri: str) -> list:
+    """Each step preceded by the tracking server's check. Every stage opens a Kedro session, whose
+    kedro-mlflow hook calls the server at once: a server gone since the cycle started would cost each
+    stage ~4 minutes of MLflow's retries before it failed; this way the stage fails at once, naming it.
+    """
+
+    def checked(step: Callable[[], str | None]) -> Callable[[], str | None]:
+        def run() -> str | None:
+            check_tracking_server(uri)
+            return step()
+
+        return run
+
+    return [(stage, checked(step)) for stage, step in steps]
 
 
 def _scored_by(catalog, batch_id: str) -> str | None:

@@ -112,6 +112,31 @@ def set_champion(name: str, version: str, who: str, why: str) -> dict:
         raise RegistryError(f"model '{name}' has no version {version}") from exc
     previous = alias_version(name, CHAMPION)
     client.set_registered_model_alias(name, CHAMPION, version)
+    return _record_move(name, version, previous, who, why)
+
+
+def ensure_champion(name: str, version: str, who: str, why: str) -> dict:
+    """``version`` as champion with its move in the history, doing only what is missing.
+
+    A promotion killed between its registry calls is completed by applying it again: the alias is
+    not moved twice and the history gets no second (``version`` → ``version``) move, which would make
+    a later rollback return to the same version.
+    """
+    if alias_version(name, CHAMPION) != version:
+        return set_champion(name, version, who, why)
+    history = champion_history(name)
+    last = history[-1] if history else None
+    if last is not None and last["version"] == version:
+        move = last
+    else:  # the alias moved, the history did not: the champion before is the last one recorded
+        move = _record_move(name, version, last["version"] if last else None, who, why)
+    client = MlflowClient()
+    if client.get_model_version(name, version).tags.get("champion_since") != move["at"]:
+        client.set_model_version_tag(name, version, "champion_since", move["at"])
+    return move
+
+
+def _record_move(name: str, version: str, previous: str | None, who: str, why: str) -> dict:
     move = {
         "version": version,
         "previous": previous,
@@ -119,6 +144,7 @@ def set_champion(name: str, version: str, who: str, why: str) -> dict:
         "reason": why,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    client = MlflowClient()
     history = [*champion_history(name), move]
     client.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history[-50:]))
     client.set_model_version_tag(name, version, "champion_since", move["at"])
@@ -137,7 +163,8 @@ def load_model(name: str, version: str):
 
 
 def tag_decision(name: str, version: str, decision: str, reasons: list[str], metrics: dict) -> None:
+    """Tag the gate's decision on the version; ``gate.decision`` last, as the mark that it is complete."""
     client = MlflowClient()
-    client.set_model_version_tag(name, version, "gate.decision", decision)
     client.set_model_version_tag(name, version, "gate.reasons", "; ".join(reasons)[:4000])
     client.set_model_version_tag(name, version, "gate.metrics", json.dumps(metrics)[:4000])
+    client.set_model_version_tag(name, version, "gate.decision", decision)

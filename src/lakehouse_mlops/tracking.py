@@ -1,11 +1,17 @@
-"""MLflow run hygiene when several pipelines run in one process."""
+"""MLflow run hygiene when several pipelines run in one process, and the tracking server's pre-flight."""
 
 from __future__ import annotations
 
+import time
+from urllib.parse import urlsplit, urlunsplit
+
 import mlflow
+import requests
 from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import fluent
+
+from lakehouse_mlops.errors import LakehouseError
 
 
 def end_leftover_runs() -> int:
@@ -29,3 +35,37 @@ def end_leftover_runs() -> int:
         ended += 1
     mlflow_hook.run_id = None
     return ended
+
+
+class TrackingServerError(LakehouseError):
+    """The MLflow tracking server (and its registry) cannot be reached."""
+
+
+def check_tracking_server(uri: str, attempts: int = 3, timeout: float = 5.0, pause: float = 2.0) -> None:
+    """Fail fast, naming the server, when an HTTP tracking URI does not answer.
+
+    Without this, MLflow's client retries every call for ~4 minutes (7 retries with backoff) before
+    failing, and the first call comes from kedro-mlflow while the session starts. Any HTTP answer,
+    even 401 or 404, means the server is up: credentials and permissions are checked by the calls
+    themselves. Local stores (``sqlite:///…``) and ``databricks`` are not checked.
+    """
+    if not uri.startswith(("http://", "https://")):
+        return
+    parts = urlsplit(uri)
+    shown = urlunsplit(
+        (parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), parts.path, "", "")
+    )
+    error: Exception | None = None
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(pause)
+        try:
+            requests.get(f"{uri.rstrip('/')}/health", timeout=timeout)
+            return
+        except requests.RequestException as exc:
+            error = exc
+    raise TrackingServerError(
+        f"the MLflow tracking server {shown} is unreachable ({type(error).__name__} after {attempts} "
+        "attempts), so nothing was read or written: start it, or point server.mlflow_tracking_uri "
+        "(MLFLOW_TRACKING_URI in deployed envs) at a running one, then run again"
+    )

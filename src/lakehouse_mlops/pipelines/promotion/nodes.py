@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse_mlops import registry
+from lakehouse_mlops.errors import LakehouseError
 from lakehouse_mlops.pipelines.promotion.gate import PROMOTE, decide, parse_gate
 from lakehouse_mlops.pipelines.training.config import parse_training
 from lakehouse_mlops.pipelines.training.evaluation import classification_metrics
@@ -97,6 +98,7 @@ def judge(window: pd.DataFrame, candidate: dict, training: dict, promotion: dict
     )
     return {
         **candidate,
+        "decision_id": str(uuid.uuid4()),
         "decision": verdict,
         "reasons": reasons,
         "metrics": metrics,
@@ -105,19 +107,18 @@ def judge(window: pd.DataFrame, candidate: dict, training: dict, promotion: dict
     }
 
 
-def apply_decision(verdict: dict) -> DataFrame:
-    """Move ``champion`` when the verdict is promote; tag the version; return the decision row."""
-    name, version = verdict["name"], verdict["version"]
-    if verdict["decision"] == PROMOTE:
-        registry.set_champion(name, version, registry.actor(), "; ".join(verdict["reasons"]))
-    registry.tag_decision(name, version, verdict["decision"], verdict["reasons"], verdict["metrics"])
+def record_decision(verdict: dict) -> DataFrame:
+    """The verdict as a ``decisions`` row. It is committed before the registry changes, so that a
+    run killed in between leaves a record that the next run completes (``apply_recorded_decision``)
+    instead of judging again against a champion that may already have moved."""
     return decision_rows(
         [
             {
+                "decision_id": verdict["decision_id"],
                 "kind": "promotion",
                 "batch_id": verdict.get("batch_id"),
-                "model_name": name,
-                "candidate_version": version,
+                "model_name": verdict["name"],
+                "candidate_version": verdict["version"],
                 "champion_version": verdict["champion"],
                 "window_start": verdict["window_start"],
                 "window_end": verdict["window_end"],
@@ -127,6 +128,40 @@ def apply_decision(verdict: dict) -> DataFrame:
             }
         ]
     )
+
+
+def apply_decision(verdict: dict, decisions: DataFrame) -> None:
+    """Apply the verdict to the registry once its row is in ``decisions`` (Kedro runs this after
+    ``record_decision`` has saved it)."""
+    recorded = decisions.filter(F.col("decision_id") == verdict["decision_id"]).first()
+    if recorded is None:
+        raise LakehouseError(
+            f"the gate's decision on version {verdict['version']} is not in the decisions table: "
+            "the registry was left unchanged"
+        )
+    apply_recorded_decision(recorded.asDict())
+
+
+def apply_recorded_decision(row: dict) -> None:
+    """Make the registry match a recorded promotion decision. Idempotent: what is already done is not
+    repeated, and ``gate.decision``, the mark that the decision was applied, is written last."""
+    name, version = row["model_name"], row["candidate_version"]
+    if row["decision"] == PROMOTE:
+        registry.ensure_champion(name, version, row["decided_by"], "; ".join(row["reasons"]))
+    registry.tag_decision(name, version, row["decision"], list(row["reasons"]), json.loads(row["metrics"]))
+
+
+def recorded_promotion(decisions: DataFrame | None, version: str, batch_id: str | None) -> dict | None:
+    """The latest promotion decision recorded for ``version`` (and the batch that asked for it)."""
+    if decisions is None:
+        return None
+    batch = F.col("batch_id").isNull() if batch_id is None else F.col("batch_id") == batch_id
+    row = (
+        decisions.filter((F.col("kind") == "promotion") & (F.col("candidate_version") == version) & batch)
+        .orderBy(F.col("decided_at").desc())
+        .first()
+    )
+    return None if row is None else row.asDict()
 
 
 def decision_rows(decisions: list[dict]) -> DataFrame:

@@ -41,7 +41,9 @@ def create_pipeline(judge_trained: bool = False, **kwargs) -> Pipeline:
                 "promotion_verdict",
                 name="judge_candidate",
             ),
-            node(nodes.apply_decision, "promotion_verdict", "ml_decisions", name="apply_decision"),
+            node(nodes.record_decision, "promotion_verdict", "ml_decisions", name="record_decision"),
+            # reads the decisions back: the registry changes only after the decision is committed
+            node(nodes.apply_decision, ["promotion_verdict", "ml_decisions"], None, name="apply_decision"),
         ],
         tags="promotion",
     )
