@@ -77,7 +77,14 @@ def cluster(tmp_path_factory):
 
 def submit(spec: ClusterSpec, bundle: Path, workdir: Path, args: list[str], log: Path) -> str:
     command = standalone_cluster.submit_command(spec, bundle, args, sys.executable)
-    env = {**standalone_cluster.submit_env(sys.executable), "LAKEHOUSE_ROOT": str(workdir / "lake")}
+    # Both through the environment, as an operator would; explicit, because mlflow.set_tracking_uri
+    # in this process (other tests) exports MLFLOW_TRACKING_URI to every child process.
+    env = {
+        **standalone_cluster.submit_env(sys.executable),
+        "LAKEHOUSE_ROOT": str(workdir / "lake"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
+    }
+    env.pop("MLFLOW_REGISTRY_URI", None)
     with log.open("w") as output:
         done = subprocess.run(command, cwd=workdir, env=env, stdout=output, stderr=subprocess.STDOUT)
     text = log.read_text()
