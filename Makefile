@@ -105,6 +105,9 @@ bench: setup
 	$(BIN)/python benchmarks/bench_ingestion.py
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_scoring.py
+	$(BIN)/python benchmarks/bench_stages.py    # 100k,1M; BENCH_SIZES=100000,1000000,10000000 opt-in
+	$(BIN)/python benchmarks/bench_drift.py     # builds 100k, repeats to 1M; Evidently part if importable
+	$(BIN)/python benchmarks/bench_growth.py
 
 # The deployable bundle in dist/ (wheel, .zip of it, conf tarball, spark-submit entry point).
 package: setup
