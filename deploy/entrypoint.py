@@ -14,4 +14,12 @@ import lakehouse_mlops
 from lakehouse_mlops.__main__ import main
 
 print(f"lakehouse_mlops {lakehouse_mlops.__version__} from {lakehouse_mlops.__file__}", flush=True)
-sys.exit(main(sys.argv[1:]))
+try:
+    sys.exit(main(sys.argv[1:]))
+finally:
+    # Unregister from the master now (the application shows as finished, its executors are freed)
+    # instead of when the JVM notices the Python driver has gone.
+    from pyspark.sql import SparkSession
+
+    if (session := SparkSession.getActiveSession()) is not None:
+        session.stop()

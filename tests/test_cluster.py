@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import mlflow
@@ -92,6 +93,16 @@ def submit(spec: ClusterSpec, bundle: Path, workdir: Path, args: list[str], log:
     return text
 
 
+def completed_applications(spec: ClusterSpec, expected: int, timeout: float = 60) -> list[dict]:
+    """The master's finished applications, once it has noticed the last driver going away."""
+    deadline = time.monotonic() + timeout
+    while True:
+        finished = standalone_cluster.master_state(spec)["completedapps"]
+        if len(finished) >= expected or time.monotonic() > deadline:
+            return finished
+        time.sleep(1)
+
+
 def test_packaged_pipelines_run_on_the_standalone_cluster(bundle, cluster, tmp_path, spark):
     assert sorted(p.name for p in bundle.iterdir()) == [
         "conf-lakehouse_mlops.tar.gz",
@@ -142,7 +153,7 @@ def test_packaged_pipelines_run_on_the_standalone_cluster(bundle, cluster, tmp_p
 
     # both applications finished on the cluster, and both workers ran tasks of each with the
     # packaged code shipped to them (a worker keeps a folder per application and executor)
-    finished = standalone_cluster.master_state(cluster)["completedapps"]
+    finished = completed_applications(cluster, expected=2)
     assert [app["state"] for app in finished] == ["FINISHED", "FINISHED"]
     for app in finished:
         for worker in ("worker-1", "worker-2"):
