@@ -148,7 +148,7 @@ def test_packaged_pipelines_run_on_the_standalone_cluster(bundle, cluster, tmp_p
     scored = predictions.filter("batch_id = '2013-04'")
     assert scored.count() == gold.filter("batch_id = '2013-04'").count() > 0
     assert {row.model_version for row in scored.select("model_version").distinct().collect()} == {
-        champion.version
+        str(champion.version)
     }
 
     # both applications finished on the cluster, and both workers ran tasks of each with the
