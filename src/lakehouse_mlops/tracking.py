@@ -51,10 +51,9 @@ def check_tracking_server(uri: str, attempts: int = 3, timeout: float = 5.0, pau
     """
     if not uri.startswith(("http://", "https://")):
         return
-    parts = urlsplit(uri)
-    shown = urlunsplit(
-        (parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), parts.path, "", "")
-    )
+    parts = urlsplit(uri)  # shown without the password it may carry
+    host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
+    shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
     error: Exception | None = None
     for attempt in range(attempts):
         if attempt:
@@ -66,6 +65,7 @@ def check_tracking_server(uri: str, attempts: int = 3, timeout: float = 5.0, pau
             error = exc
     raise TrackingServerError(
         f"the MLflow tracking server {shown} is unreachable ({type(error).__name__} after {attempts} "
-        "attempts), so nothing was read or written: start it, or point server.mlflow_tracking_uri "
-        "(MLFLOW_TRACKING_URI in deployed envs) at a running one, then run again"
+        "attempts), so this stops here, before it needs the server: start it, or point "
+        "server.mlflow_tracking_uri (MLFLOW_TRACKING_URI in deployed envs) at a running one, then "
+        "run again (a cycle resumes where it stopped)"
     )

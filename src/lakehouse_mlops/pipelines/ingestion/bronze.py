@@ -54,19 +54,19 @@ def bronze_schema(feed: FeedRules) -> StructType:
     return StructType(raw + rescue + LINEAGE.fields)
 
 
-def ingested_files(bronze: DataFrame | None) -> dict[str, str]:
-    """source file → sha256 of every file already in bronze (a small, distinct list)."""
+def ingested_files(bronze: DataFrame | None) -> dict[str, tuple[str, str]]:
+    """source file → (batch id, sha256) of every file already in bronze (a small, distinct list)."""
     if bronze is None:
         return {}
-    rows = bronze.select("_source_file", "_file_sha256").distinct().collect()
-    return {r["_source_file"]: r["_file_sha256"] for r in rows}
+    rows = bronze.select("_source_file", "_batch_id", "_file_sha256").distinct().collect()
+    return {r["_source_file"]: (r["_batch_id"], r["_file_sha256"]) for r in rows}
 
 
 def new_partitions(
     landing: Mapping[str, Callable[[], LandedFile]],
     feed_name: str,
     suffix: str,
-    known: Mapping[str, str],
+    known: Mapping[str, tuple[str, str]],
 ) -> list[tuple[str, str, Callable[[], LandedFile]]]:
     """(source_file, batch_id, loader) of landing files not yet in bronze, in name order."""
     pending = []

@@ -35,7 +35,7 @@ def land_files_to_bronze(
     rules = parse_rules(ingestion)
     feed = rules.feed(feed_name)
     known = bronze.ingested_files(bronze_state)
-    seen_sha = {sha: path for path, sha in known.items()}
+    seen_sha = {sha: path for path, (_, sha) in known.items()}
     parts, reports = [], []
     for source_file, batch_id, load in bronze.new_partitions(landing, feed_name, file_suffix, known):
         problem = bronze.batch_problem(batch_id)
@@ -72,7 +72,14 @@ def land_files_to_bronze(
             f" ({report.reason})" if report.reason else "",
         )
     rows = reduce(DataFrame.unionByName, parts) if parts else bronze.empty_bronze(feed)
-    return rows, [r.as_row() for r in reports]
+    # The file log is written at the end of the run: after a run killed once its bronze append had
+    # committed, the files are skipped as already ingested and would never be logged. Every file in
+    # bronze is reported again (not logged here); entries already in the log are left untouched.
+    in_bronze = [
+        bronze.FileReport(feed_name, batch, path, sha, "ingested", None, None)
+        for path, (batch, sha) in known.items()
+    ]
+    return rows, [r.as_row() for r in [*in_bronze, *reports]]
 
 
 def validate_batches(
