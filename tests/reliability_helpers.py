@@ -63,7 +63,7 @@ MERGE_KEYS = {
     "03_silver/_ingestion_audit": ["feed", "_batch_id"],
     "02_bronze/_file_log": ["feed", "source_file"],
 }
-STAGE_LINE = re.compile(r"^(\w+)\s+(done|skipped|failed|not run)\s", re.MULTILINE)
+STAGE_LINE = re.compile(r"^(\w+)\s+(done|skipped|failed|not run)\s+([\d.]+)s", re.MULTILINE)
 
 
 def dotlist(params: dict, prefix: str = "") -> list[str]:
@@ -111,7 +111,11 @@ class CycleProcess:
 
     def stages(self) -> dict[str, str]:
         """stage → status, from the summary lines printed so far."""
-        return dict(STAGE_LINE.findall(self.output()))
+        return {stage: status for stage, status, _ in STAGE_LINE.findall(self.output())}
+
+    def seconds(self) -> dict[str, float]:
+        """stage → seconds it took, from the summary lines printed so far."""
+        return {stage: float(seconds) for stage, _, seconds in STAGE_LINE.findall(self.output())}
 
     def wait(self, timeout: float) -> int:
         try:
@@ -130,6 +134,22 @@ class CycleProcess:
         except ProcessLookupError:
             pass
         self.process.wait()
+
+
+def wait_all(cycles: list[CycleProcess], timeout: float) -> list[tuple[int, float]]:
+    """Exit code and seconds to exit of each cycle, waiting for all of them."""
+    ended: dict[int, tuple[int, float]] = {}
+    deadline = time.monotonic() + timeout
+    while len(ended) < len(cycles) and time.monotonic() < deadline:
+        for i, cycle in enumerate(cycles):
+            if i not in ended and cycle.process.poll() is not None:
+                ended[i] = (cycle.process.returncode, round(time.monotonic() - cycle.started, 1))
+        time.sleep(0.5)
+    for i, cycle in enumerate(cycles):
+        if i not in ended:
+            cycle.kill()
+            raise AssertionError(f"cycle still running after {timeout:.0f} s:\n{cycle.output()[-3000:]}")
+    return [ended[i] for i in range(len(cycles))]
 
 
 def start_cycle(project: Path, log: Path, batch: str = BATCH, env: dict | None = None) -> CycleProcess:
@@ -172,15 +192,21 @@ def table_version(table: Path) -> int | None:
     return max(commits) if commits else None
 
 
-def committed_files(table: Path) -> set[str]:
-    """Data files some commit of the table has added (from the JSON commits in ``_delta_log``)."""
-    added = set()
-    for commit in (table / "_delta_log").glob("*.json"):
-        for line in commit.read_text().splitlines():
-            action = json.loads(line)
-            if "add" in action:
-                added.add(unquote(action["add"]["path"]))
-    return added
+def commits_since(table: Path, version: int | None) -> list[dict]:
+    """The table's commits after ``version``: operation and data files added (a table's creation
+    adds none; Spark leaves an empty partition's file out of the commit)."""
+    commits = []
+    for path in sorted((table / "_delta_log").glob("*.json")):
+        if version is not None and int(path.stem) <= version:
+            continue
+        actions = [json.loads(line) for line in path.read_text().splitlines()]
+        commits.append(
+            {
+                "operation": next(a["commitInfo"]["operation"] for a in actions if "commitInfo" in a),
+                "added": [unquote(a["add"]["path"]) for a in actions if "add" in a],
+            }
+        )
+    return commits
 
 
 def kill_during_write(
@@ -188,9 +214,8 @@ def kill_during_write(
 ) -> dict:
     """SIGKILL ``cycle`` as soon as ``table`` gets a new data file (``trigger="data"``: a write has begun)
     or a new version (``"commit"``), counted from when ``after_stage`` has printed its summary line
-    (from the start when None). Returns when and where the kill landed: ``uncommitted`` holds the
-    new data files no commit has added (the write was cut off), ``committed`` tells whether the table
-    got a new version."""
+    (from the start when None). Returns when the kill landed, the data files written since and the
+    commits made since (a write cut off leaves files that no commit added)."""
     armed: tuple[set[str], int | None] | None = None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -204,8 +229,8 @@ def kill_during_write(
                 cycle.kill()
                 return {
                     "seconds": round(time.monotonic() - cycle.started, 1),
-                    "uncommitted": sorted(data_files(table) - files - committed_files(table)),
-                    "committed": table_version(table) != version,
+                    "written": sorted(data_files(table) - files),
+                    "commits": commits_since(table, version),
                     "stages_done": cycle.stages(),
                 }
         time.sleep(0.02)

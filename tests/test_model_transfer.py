@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
@@ -17,13 +15,12 @@ import pytest
 from click.testing import CliRunner
 from mlflow.models import Model
 from mlflow.tracking import MlflowClient
-from mlflow.tracking._model_registry import utils as registry_utils
-from mlflow.tracking._tracking_service import utils as tracking_utils
 from sklearn.linear_model import LogisticRegression
 
 from lakehouse_mlops import registry
 from lakehouse_mlops.cli import cli
 from lakehouse_mlops.model_transfer import Endpoint, TransferError, copy_model_version
+from tests.mlflow_store import active_store
 
 SOURCE_MODEL, DEST_MODEL, DEST_EXPERIMENT = (
     "flight_delay_staging",
@@ -48,7 +45,7 @@ def staging(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("registries")
     source_uri = f"sqlite:///{root / 'staging.db'}"
     # the source model is logged with the project's own fluent helpers, pointed at staging
-    with pytest.MonkeyPatch.context() as patch, _tracking(source_uri):
+    with pytest.MonkeyPatch.context() as patch, active_store(source_uri):
         patch.chdir(root)  # any default ./mlruns lands here, never in the project
         # inferring pip requirements imports the model in a subprocess (up to 20 s on a busy machine)
         # and what it finds does not matter to a copy: the defaults are enough
@@ -99,21 +96,9 @@ def stores(staging, tmp_path: Path) -> dict:
     }
 
 
-@contextmanager
-def _tracking(uri: str) -> Iterator[None]:
-    """Point MLflow's process-wide tracking (and so its registry) at ``uri``, as kedro-mlflow does
-    for a run; restored afterwards."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_URI", uri)
-        patch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-        patch.setattr(tracking_utils, "_tracking_uri", uri)
-        patch.setattr(registry_utils, "_registry_uri", None)
-        yield
-
-
 def _predict(endpoint: Endpoint, uri: str, frame: pd.DataFrame) -> np.ndarray:
     """Score with the pyfunc that ``uri`` names in ``endpoint``'s registry, loaded as inference does."""
-    with _tracking(endpoint.tracking_uri):
+    with active_store(endpoint.tracking_uri):
         return np.asarray(mlflow.pyfunc.load_model(uri).predict(frame))
 
 
@@ -156,7 +141,7 @@ def test_copy_predicts_like_the_source_and_records_where_it_came_from(stores, tm
     assert run.data.tags["transfer.source_version"] == "1"
     assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["gold_flight_features"]
 
-    with _tracking(destination.tracking_uri):
+    with active_store(destination.tracking_uri):
         mlmodel = Model.load(mlflow.artifacts.download_artifacts(copied.model_uri, dst_path=str(tmp_path)))
     assert (mlmodel.run_id, mlmodel.model_id) == (copied.run_id, copied.model_id)
     assert copied.aliases == {} and client.get_registered_model(DEST_MODEL).aliases == {}

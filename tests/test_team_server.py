@@ -31,6 +31,7 @@ from mlflow.tracking import MlflowClient
 
 from lakehouse_mlops import registry, team_server
 from lakehouse_mlops.errors import ConfigError
+from tests.mlflow_store import active_store
 from tests.servers import free_port, serving
 
 pytestmark = pytest.mark.team_server
@@ -214,10 +215,8 @@ def alias_of(team: Team, alias: str) -> str | None:
 @pytest.fixture
 def tracking_at_team(team):
     """The project's registry code talks to the default tracking URI: point it at the server."""
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(team.url)
-    yield
-    mlflow.set_tracking_uri(previous)
+    with active_store(team.url):
+        yield
 
 
 def test_only_ops_moves_champion_with_the_project_registry_code(team, tracking_at_team):
@@ -282,22 +281,23 @@ def test_team_env_logs_through_kedro_as_ds(team, spark, monkeypatch, capfd, capl
     # inferring pip requirements imports the model in a subprocess (up to 20 s on a busy machine);
     # what it finds does not matter to who may log the model
     monkeypatch.setattr(mlflow.models, "infer_pip_requirements", lambda *_, fallback=None, **__: fallback)
-    previous_uri = mlflow.get_tracking_uri()
     bootstrap_project(PROJECT_ROOT)
     end_leftover_runs()
     example = pd.DataFrame({"distance": [100.0, 900.0, 1500.0, 300.0], "dep_hour": [6.0, 18.0, 21.0, 9.0]})
     model = LogisticRegression().fit(example, [0, 1, 1, 0])
-    try:
-        with KedroSession.create(PROJECT_ROOT, env="team", conf_source=str(team.project / "conf")) as session:
-            session.load_context()
-            assert mlflow.get_tracking_uri() == team.url
-            assert os.environ["MLFLOW_TRACKING_USERNAME"] == "ds"
-            with mlflow.start_run(experiment_id=team.experiment_id()):
-                registered = registry.log_and_register(model, example, MODEL, {"origin": "team-env-test"})
-            session.run(pipeline_names=["promotion"], node_names=["find_candidate"])
-    finally:
-        end_leftover_runs()
-        mlflow.set_tracking_uri(previous_uri)
+    # the session points MLflow at the server for the process: put the suite's store back after
+    with active_store(mlflow.get_tracking_uri()):
+        try:
+            team_conf = str(team.project / "conf")
+            with KedroSession.create(PROJECT_ROOT, env="team", conf_source=team_conf) as session:
+                session.load_context()
+                assert mlflow.get_tracking_uri() == team.url
+                assert os.environ["MLFLOW_TRACKING_USERNAME"] == "ds"
+                with mlflow.start_run(experiment_id=team.experiment_id()):
+                    registered = registry.log_and_register(model, example, MODEL, {"origin": "team-env-test"})
+                session.run(pipeline_names=["promotion"], node_names=["find_candidate"])
+        finally:
+            end_leftover_runs()
     assert alias_of(team, registry.CHALLENGER) == registered["version"]
     with team.as_user("viewer"):
         runs = team.client().search_runs([team.experiment_id()])
