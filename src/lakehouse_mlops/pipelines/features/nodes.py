@@ -118,28 +118,38 @@ def _with_plane(base: DataFrame, planes: DataFrame) -> DataFrame:
 
 
 def _with_weather(base: DataFrame, weather: DataFrame, spec: FeatureSpec) -> DataFrame:
-    """The latest observation at the origin not after the scheduled hour (and not too old)."""
-    obs = weather.select(
-        F.col("origin").alias("_wx_origin"),
-        F.col("time_hour").alias("_wx_time"),
-        *[F.col(c).alias(f"wx_{c}") for c in spec.weather.columns],
+    """The latest observation at the origin not after the scheduled hour (and not too old).
+
+    Resolved on the weather side: each observation is spread over the scheduled hours it may serve
+    (its own hour to ``max_age_hours`` later) and, per origin and hour, the latest one is kept. The
+    flights then take it with an equi-join on (origin, hour). A range join of the flights with the
+    observations would compare every flight with every observation at its origin (three origins:
+    billions of pairs at 1M flights).
+    """
+    max_age = spec.weather.max_age_hours
+    observed = F.col("time_hour")
+    first_hour = F.date_trunc("hour", observed)
+    first_hour = F.when(first_hour == observed, first_hour).otherwise(first_hour + F.expr("INTERVAL 1 HOUR"))
+    served_hours = F.sequence(
+        first_hour, observed + F.make_interval(hours=F.lit(max_age)), F.expr("INTERVAL 1 HOUR")
     )
-    in_range = (
-        (F.col("origin") == F.col("_wx_origin"))
-        & (F.col("_wx_time") <= F.col("_scheduled_hour"))
-        & (
-            F.col("_wx_time")
-            >= F.col("_scheduled_hour") - F.make_interval(hours=F.lit(spec.weather.max_age_hours))
+    latest = Window.partitionBy("_wx_origin", "_scheduled_hour").orderBy(F.col("_wx_time").desc())
+    by_hour = (
+        weather.select(
+            F.col("origin").alias("_wx_origin"),
+            F.col("time_hour").alias("_wx_time"),
+            F.explode(served_hours).alias("_scheduled_hour"),
+            *[F.col(c).alias(f"wx_{c}") for c in spec.weather.columns],
         )
-    )
-    joined = base.join(obs, in_range, "left")
-    latest = Window.partitionBy("flight_key").orderBy(F.col("_wx_time").desc_nulls_last())
-    age = (F.col("_scheduled_hour").cast("long") - F.col("_wx_time").cast("long")) / 3600.0
-    return (
-        joined.withColumn("_rank", F.row_number().over(latest))
+        .withColumn("_rank", F.row_number().over(latest))
         .filter(F.col("_rank") == 1)
-        .withColumn("wx_age_hours", age)
-        .drop("_rank", "_wx_origin", "_wx_time")
+        .drop("_rank")
+    )
+    on = (F.col("origin") == F.col("_wx_origin")) & (base["_scheduled_hour"] == by_hour["_scheduled_hour"])
+    age = (base["_scheduled_hour"].cast("long") - F.col("_wx_time").cast("long")) / 3600.0
+    joined = base.join(by_hour, on, "left")
+    return joined.select(
+        base["*"], *[by_hour[f"wx_{c}"] for c in spec.weather.columns], age.alias("wx_age_hours")
     )
 
 
