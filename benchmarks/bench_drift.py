@@ -8,7 +8,7 @@ same values) or cut to ``BENCH_DRIFT_ROWS`` rows (default 1,000,000) and written
 table in a temporary folder, so every contender reads the same files. Reference = flights before 2013-07-01,
 current = from 2013-07-01 (the seasons differ: weather features drift, others do not).
 
-- drift: ``drift.numeric_drift_rows`` + ``drift.categorical_drift_rows`` over the monitored features
+- drift: ``drift.drift_rows`` over the monitored features
   (the monitoring's data drift and data quality: moments, 1,000 approximate quantiles, bucket counts,
   category counts; KS, normalised Wasserstein, PSI, Jensen–Shannon, chi-square);
 - plain scan: one ``agg`` of count and mean (numeric) / count and max (categorical) of the same
@@ -73,7 +73,7 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
     from pyspark.sql import functions as F
 
     from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
-    from lakehouse_mlops.pipelines.monitoring.drift import categorical_drift_rows, numeric_drift_rows
+    from lakehouse_mlops.pipelines.monitoring.drift import drift_rows
     from lakehouse_mlops.pipelines.training.config import parse_training
     from lakehouse_mlops.spark_session import build_spark_session
 
@@ -110,8 +110,7 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
         )
 
         def drift():
-            found = numeric_drift_rows(reference, current, numeric, spec)
-            return found + categorical_drift_rows(reference, current, categorical, spec)
+            return drift_rows(reference, current, numeric, categorical, spec)
 
         def scan():
             aggregates = [F.count(F.lit(1))]
@@ -122,9 +121,9 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
             return frame.agg(*aggregates).collect()
 
         timings = {"drift": [], "scan": []}
-        drift_rows = None
+        found = []
         for _ in range(2):
-            seconds, drift_rows, at = timed(drift)
+            seconds, found, at = timed(drift)
             timings["drift"].append((seconds, at))
             seconds, _, at = timed(scan)
             timings["scan"].append((seconds, at))
@@ -133,12 +132,12 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
         parts = breakdown(reference, current, numeric, categorical, spec)
         ours = {
             r["feature"]: bool(r["flagged"])
-            for r in drift_rows
+            for r in found
             if r["kind"] == "data_drift" and r["metric"] == "drift_detected"
         }
         values = {
             (r["feature"], r["metric"]): r["value"]
-            for r in drift_rows
+            for r in found
             if r["metric"] in ("wasserstein_norm", "psi", "jensen_shannon")
         }
 
@@ -193,32 +192,21 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
 
 
 def breakdown(reference, current, numeric: list[str], categorical: list[str], spec) -> dict:
-    """The drift computation's Spark work by kind, each timed once over both windows."""
-    from lakehouse_mlops.pipelines.monitoring.profiles import (
-        _as_double,
-        bucket_counts,
-        bucket_splits,
-        categorical_profiles,
-        numeric_profiles,
-    )
+    """The drift computation's two Spark jobs per window, each kind timed once over both windows."""
+    from lakehouse_mlops.pipelines.monitoring.profiles import bucket_splits, numeric_profiles, value_counts
 
     settings = spec.numeric
-    probabilities = [k / settings.quantiles for k in range(1, settings.quantiles)]
     windows = (reference, current)
     profiles = numeric_profiles(reference, numeric, settings.quantiles, settings.quantile_relative_error)
     splits = {c: bucket_splits(p) for c, p in profiles.items() if p.non_null > 0}
     steps = {
-        "moments (count/mean/std/min/max + a median)": lambda: [
-            numeric_profiles(w, numeric, 2, 0.01) for w in windows
-        ],
-        f"{settings.quantiles} quantiles, rel. error {settings.quantile_relative_error}": lambda: [
-            w.select(*[_as_double(c).alias(c) for c in numeric]).approxQuantile(
-                numeric, probabilities, settings.quantile_relative_error
-            )
+        f"profiles: moments + {settings.quantiles} quantiles": lambda: [
+            numeric_profiles(w, numeric, settings.quantiles, settings.quantile_relative_error)
             for w in windows
         ],
-        "bucket counts (Bucketizer + explode + group)": lambda: [bucket_counts(w, splits) for w in windows],
-        "category counts (explode + group)": lambda: [categorical_profiles(w, categorical) for w in windows],
+        "counts: reference-quantile buckets + categories + rows (explode + group)": lambda: [
+            value_counts(w, splits, categorical) for w in windows
+        ],
     }
     parts = {}
     for name, step in steps.items():

@@ -11,7 +11,7 @@ whole of 2013 scaled to N flight rows (``lakehouse_mlops.scale``), then:
   the labelled rows, logged to the sandbox store) over every gold row, to Spark's ``noop`` sink; and
   the limit: in-process ``predict_proba`` of the same model on the same rows (up to 2M rows);
 - monitoring: the monitoring's data drift and quality of every monitored feature (Spark profiles +
-  statistics, ``drift.numeric_drift_rows`` / ``categorical_drift_rows``), Jan–Jun as reference vs
+  statistics, ``drift.drift_rows``), Jan–Jun as reference vs
   Jul–Dec as current, so every gold row is read; the real pipeline also scores the reference for
   prediction drift (that cost is the scoring stage's rate).
 
@@ -105,7 +105,7 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
     from lakehouse_mlops import scale
     from lakehouse_mlops.pipelines.inference.scoring import probability_of_late
     from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
-    from lakehouse_mlops.pipelines.monitoring.drift import categorical_drift_rows, numeric_drift_rows
+    from lakehouse_mlops.pipelines.monitoring.drift import drift_rows
     from lakehouse_mlops.pipelines.training.config import parse_training
     from lakehouse_mlops.sandbox import make_sandbox
 
@@ -175,8 +175,7 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
         features = spark.read.format("delta").load(str(gold / "flight_features"))
         reference = features.filter(F.col("flight_date") < F.lit(SPLIT_DATE))
         current = features.filter(F.col("flight_date") >= F.lit(SPLIT_DATE))
-        rows = numeric_drift_rows(reference, current, numeric, spec)
-        rows += categorical_drift_rows(reference, current, categorical, spec)
+        rows = drift_rows(reference, current, numeric, categorical, spec)
     drifted = sum(1 for r in rows if r["metric"] == "drift_detected" and r["flagged"])
     record(
         "monitoring",

@@ -15,11 +15,10 @@ from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, NumericD
 from lakehouse_mlops.pipelines.monitoring.profiles import (
     CategoricalProfile,
     NumericProfile,
-    bucket_counts,
     bucket_splits,
-    categorical_profiles,
     coarse_counts,
     numeric_profiles,
+    value_counts,
 )
 
 OK, FLAGGED, INSUFFICIENT = "ok", "flagged", "insufficient"
@@ -45,28 +44,58 @@ def metric(kind: str, feature: str, name: str, value: float, **extra) -> dict:
     return row
 
 
-def numeric_drift_rows(
-    reference: DataFrame, current: DataFrame, columns: list[str], spec: MonitoringSpec, kind: str = DATA_DRIFT
+def drift_rows(  # noqa: PLR0913 - two windows, two column lists, the settings
+    reference: DataFrame,
+    current: DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    spec: MonitoringSpec,
+    kind: str = DATA_DRIFT,
 ) -> list[dict]:
-    """Drift (KS, normalised Wasserstein, PSI) and quality (nulls, out of range) of numeric columns."""
+    """Drift and quality of numeric columns (KS, normalised Wasserstein, PSI; nulls, out of range)
+    and of categorical ones (Jensen–Shannon, chi-square; nulls, unseen categories).
+
+    Two Spark jobs per window: the profiles (moments and quantiles), then one grouped count of the
+    buckets cut at the reference quantiles and of the categories.
+    """
     settings = spec.prediction if kind == PREDICTION_DRIFT else spec.numeric
-    refs = numeric_profiles(reference, columns, settings.quantiles, settings.quantile_relative_error)
-    usable = [c for c in columns if refs[c].non_null > 0]
+    refs = numeric_profiles(reference, numeric, settings.quantiles, settings.quantile_relative_error)
+    usable = [c for c in numeric if refs[c].non_null > 0]
     ranges = {c: (refs[c].min, refs[c].max) for c in usable}
-    curs = numeric_profiles(current, columns, settings.quantiles, settings.quantile_relative_error, ranges)
+    curs = numeric_profiles(current, numeric, settings.quantiles, settings.quantile_relative_error, ranges)
     splits = {c: bucket_splits(refs[c]) for c in usable}
-    ref_counts, cur_counts = bucket_counts(reference, splits), bucket_counts(current, splits)
+    ref_counts, cur_counts = (
+        value_counts(reference, splits, categorical),
+        value_counts(current, splits, categorical),
+    )
     rows = []
-    for c in columns:
+    for c in numeric:
         if c in usable:
             rows += _numeric_feature(
-                c, refs[c], curs[c], splits[c], ref_counts[c], cur_counts[c], settings, spec, kind
+                c,
+                refs[c],
+                curs[c],
+                splits[c],
+                ref_counts.buckets[c],
+                cur_counts.buckets[c],
+                settings,
+                spec,
+                kind,
             )
         else:
             rows.append(_insufficient(kind, c, refs[c].non_null, curs[c].non_null))
         if kind == DATA_DRIFT:
             rows += _numeric_quality(c, refs[c], curs[c], spec)
+    for c in categorical:
+        rows += _categorical_feature(c, ref_counts.categories[c], cur_counts.categories[c], spec)
     return rows
+
+
+def numeric_drift_rows(
+    reference: DataFrame, current: DataFrame, columns: list[str], spec: MonitoringSpec, kind: str = DATA_DRIFT
+) -> list[dict]:
+    """``drift_rows`` of numeric columns only (the prediction drift of the scores)."""
+    return drift_rows(reference, current, columns, [], spec, kind)
 
 
 def _numeric_feature(  # noqa: PLR0913 - one feature's profiles and counts
@@ -150,12 +179,8 @@ def _quality(column: str, name: str, value: float, limit: float, enough: bool, s
 def categorical_drift_rows(
     reference: DataFrame, current: DataFrame, columns: list[str], spec: MonitoringSpec
 ) -> list[dict]:
-    """Jensen–Shannon distance and chi-square per column; unseen categories and nulls as quality."""
-    refs, curs = categorical_profiles(reference, columns), categorical_profiles(current, columns)
-    rows = []
-    for c in columns:
-        rows += _categorical_feature(c, refs[c], curs[c], spec)
-    return rows
+    """``drift_rows`` of categorical columns only."""
+    return drift_rows(reference, current, [], columns, spec)
 
 
 def _categorical_feature(

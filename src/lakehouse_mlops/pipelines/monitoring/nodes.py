@@ -23,7 +23,7 @@ from lakehouse_mlops.pipelines.monitoring.drift import (
     DATA_QUALITY,
     INSUFFICIENT,
     PREDICTION_DRIFT,
-    categorical_drift_rows,
+    drift_rows,
     numeric_drift_rows,
 )
 from lakehouse_mlops.pipelines.monitoring.performance import (
@@ -90,8 +90,7 @@ def drift_metrics(
     spec, features = parse_monitoring(monitoring), parse_training(training).features
     numeric = [c for c in features.numeric if c not in spec.exclude_features]
     categorical = [c for c in features.categorical if c not in spec.exclude_features]
-    rows = numeric_drift_rows(reference, current, numeric, spec)
-    rows += categorical_drift_rows(reference, current, categorical, spec)
+    rows = drift_rows(reference, current, numeric, categorical, spec)
     # the reference is scored on the executors once, then read by several small jobs
     reference_scores = with_probability(reference, registry_uri(monitored)).select("probability").persist()
     current_scores = predictions.filter(

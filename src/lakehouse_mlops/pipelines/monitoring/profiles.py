@@ -1,6 +1,8 @@
-"""Spark reductions of a window to small per-column summaries (one or two jobs per window).
+"""Spark reductions of a window to small per-column summaries: two jobs per window.
 
-Nothing here collects rows: each function returns at most a few thousand numbers per column.
+``numeric_profiles`` (moments and quantiles of every numeric column) is one aggregation;
+``value_counts`` (reference-quantile bucket counts, category counts and the window's rows) is one
+grouped count. Nothing here collects rows: at most a few thousand numbers per column.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from pyspark.ml.feature import Bucketizer
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+
+_ROWS, _BUCKET, _CATEGORY = "rows", "bucket", "category"
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,7 @@ class NumericProfile:
     std: float
     min: float
     max: float
-    #: values at probabilities k / n for k = 1 … n − 1 (approximate, Spark's approxQuantile)
+    #: values at probabilities k / n for k = 1 … n − 1 (approximate, Spark's percentile_approx)
     quantiles: np.ndarray
     out_of_range: int = 0
 
@@ -57,7 +61,11 @@ def numeric_profiles(
     relative_error: float,
     ranges: dict[str, tuple[float, float]] | None = None,
 ) -> dict[str, NumericProfile]:
-    """Counts, moments and quantiles of each column; values outside ``ranges`` are counted."""
+    """Counts, moments and quantiles of each column, in one job; values outside ``ranges`` are counted.
+
+    Quantiles are Spark's ``percentile_approx`` (the sketch ``approxQuantile`` uses) at accuracy
+    ``1 / relative_error``, computed in the same pass as the moments.
+    """
     if not columns:
         return {}
     values = frame.select(*[_as_double(c).alias(c) for c in columns])
@@ -75,21 +83,22 @@ def numeric_profiles(
             low, high = ranges[c]
             outside = (F.col(c) < F.lit(low)) | (F.col(c) > F.lit(high))
             aggregates.append(F.count(F.when(outside, 1)).alias(f"{c}__out"))
-    moments = values.agg(*aggregates).first().asDict()
-    probabilities = [k / n_quantiles for k in range(1, n_quantiles)]
-    quantiles = values.approxQuantile(columns, probabilities, relative_error)
+    probabilities = F.array(*[F.lit(k / n_quantiles) for k in range(1, n_quantiles)])
+    accuracy = max(1, round(1 / relative_error))
+    aggregates += [F.percentile_approx(c, probabilities, accuracy).alias(f"{c}__q") for c in columns]
+    summary = values.agg(*aggregates).first().asDict()
     return {
         c: NumericProfile(
-            rows=int(moments["__rows"]),
-            non_null=int(moments[f"{c}__n"]),
-            mean=_number(moments[f"{c}__mean"]),
-            std=_number(moments[f"{c}__std"]),
-            min=_number(moments[f"{c}__min"]),
-            max=_number(moments[f"{c}__max"]),
-            quantiles=np.asarray(q, dtype=float),
-            out_of_range=int(moments.get(f"{c}__out") or 0),
+            rows=int(summary["__rows"]),
+            non_null=int(summary[f"{c}__n"]),
+            mean=_number(summary[f"{c}__mean"]),
+            std=_number(summary[f"{c}__std"]),
+            min=_number(summary[f"{c}__min"]),
+            max=_number(summary[f"{c}__max"]),
+            quantiles=np.asarray(summary[f"{c}__q"] or [], dtype=float),  # null: no value at all
+            out_of_range=int(summary.get(f"{c}__out") or 0),
         )
-        for c, q in zip(columns, quantiles, strict=True)
+        for c in columns
     }
 
 
@@ -102,55 +111,60 @@ def bucket_splits(profile: NumericProfile) -> np.ndarray:
     return np.concatenate([[-np.inf], np.unique(profile.quantiles), [np.inf]])
 
 
-def bucket_counts(frame: DataFrame, splits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Non-null values per bucket ``[splits[i], splits[i + 1])`` of each column, in one job."""
-    if not splits:
-        return {}
-    columns = list(splits)
-    bucketed = Bucketizer(
-        splitsArray=[[float(s) for s in splits[c]] for c in columns],
-        inputCols=[f"{c}__v" for c in columns],
-        outputCols=[f"{c}__b" for c in columns],
-        handleInvalid="keep",  # missing values go to an extra bucket, dropped below
-    ).transform(
-        frame.select(*[F.coalesce(_as_double(c), F.lit(float("nan"))).alias(f"{c}__v") for c in columns])
-    )
-    pairs = F.explode(
-        F.array(*[F.struct(F.lit(c).alias("feature"), F.col(f"{c}__b").alias("bucket")) for c in columns])
-    )
-    counted = bucketed.select(pairs.alias("p")).groupBy("p.feature", "p.bucket").count().collect()
-    result = {c: np.zeros(len(splits[c]) - 1) for c in columns}
-    for row in counted:
-        bucket = int(row["bucket"])
-        if bucket < len(result[row["feature"]]):  # the extra bucket holds the missing values
-            result[row["feature"]][bucket] = row["count"]
-    return result
-
-
 def coarse_counts(splits: np.ndarray, counts: np.ndarray, coarse_edges: np.ndarray) -> np.ndarray:
     """Sum fine bucket counts into the coarser bins cut at ``coarse_edges`` (a subset of ``splits``)."""
     index = np.searchsorted(coarse_edges, splits[:-1], side="right")
     return np.bincount(index, weights=counts, minlength=len(coarse_edges) + 1)
 
 
-def categorical_profiles(frame: DataFrame, columns: list[str]) -> dict[str, CategoricalProfile]:
-    """Row count and non-null category counts of each column, in one job."""
-    if not columns:
-        return {}
-    rows = frame.count()
-    pairs = F.explode(
-        F.array(
-            *[F.struct(F.lit(c).alias("feature"), F.col(c).cast("string").alias("value")) for c in columns]
-        )
+@dataclass(frozen=True)
+class WindowCounts:
+    rows: int
+    #: non-null values per bucket ``[splits[i], splits[i + 1])`` of each numeric column
+    buckets: dict[str, np.ndarray]
+    categories: dict[str, CategoricalProfile]
+
+
+def value_counts(frame: DataFrame, splits: dict[str, np.ndarray], categorical: list[str]) -> WindowCounts:
+    """Bucket counts of each numeric column in ``splits``, value counts of each categorical column
+    and the window's rows, in one job: every row becomes (column, bucket or value) pairs, counted."""
+    numeric = list(splits)
+    selected = frame.select(
+        *[F.coalesce(_as_double(c), F.lit(float("nan"))).alias(f"{c}__v") for c in numeric],
+        *[F.col(c).cast("string").alias(f"{c}__c") for c in categorical],
     )
+    if numeric:
+        selected = Bucketizer(
+            splitsArray=[[float(s) for s in splits[c]] for c in numeric],
+            inputCols=[f"{c}__v" for c in numeric],
+            outputCols=[f"{c}__b" for c in numeric],
+            handleInvalid="keep",  # missing values go to an extra bucket, dropped below
+        ).transform(selected)
+
+    def pair(kind: str, column: str, value) -> Column:
+        return F.struct(F.lit(kind).alias("kind"), F.lit(column).alias("column"), value.alias("value"))
+
+    pairs = [pair(_ROWS, "", F.lit(""))]  # one per row: the window's size
+    pairs += [pair(_BUCKET, c, F.col(f"{c}__b").cast("int").cast("string")) for c in numeric]
+    pairs += [pair(_CATEGORY, c, F.col(f"{c}__c")) for c in categorical]
     counted = (
-        frame.select(pairs.alias("p"))
+        selected.select(F.explode(F.array(*pairs)).alias("p"))
         .filter(F.col("p.value").isNotNull())
-        .groupBy("p.feature", "p.value")
+        .groupBy("p.kind", "p.column", "p.value")
         .count()
         .collect()
     )
-    counts: dict[str, dict[str, int]] = {c: {} for c in columns}
+    rows = 0
+    buckets = {c: np.zeros(len(splits[c]) - 1) for c in numeric}
+    categories: dict[str, dict[str, int]] = {c: {} for c in categorical}
     for row in counted:
-        counts[row["feature"]][row["value"]] = int(row["count"])
-    return {c: CategoricalProfile(rows=rows, counts=counts[c]) for c in columns}
+        kind, column, value, count = row["kind"], row["column"], row["value"], int(row["count"])
+        if kind == _ROWS:
+            rows = count
+        elif kind == _BUCKET and int(value) < len(buckets[column]):  # the extra bucket: missing values
+            buckets[column][int(value)] = count
+        elif kind == _CATEGORY:
+            categories[column][value] = count
+    return WindowCounts(
+        rows, buckets, {c: CategoricalProfile(rows=rows, counts=categories[c]) for c in categorical}
+    )
