@@ -148,12 +148,23 @@ def _stop_group(pid: int, timeout: float) -> None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        _reap(pid)
         try:
             os.killpg(pid, 0)
         except ProcessLookupError:
             return
         time.sleep(0.5)
     os.killpg(pid, signal.SIGKILL)
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect the daemon's exit status when this process started it: an exited child stays a zombie
+    in its process group until then, and the group would look alive until the timeout."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # started by another process (`make cluster-up`): init reaps it
+        pass
 
 
 # -- submission -----------------------------------------------------------------------------------
