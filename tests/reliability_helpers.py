@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 
 from lakehouse_mlops.registry import CHAMPION, HISTORY_TAG
 from tests.conftest import PROJECT_ROOT
-from tests.small_lakehouse import EAGER_POLICY, FAST_TRAINING, PROMOTION_BARS, land_small_month
+from tests.small_lakehouse import EAGER_POLICY, FAST_TRAINING, PROMOTION_BARS, dotlist, land_small_month
 
 BATCH = "2013-05"
 MODEL = "flight_delay"
@@ -64,17 +64,6 @@ MERGE_KEYS = {
     "02_bronze/_file_log": ["feed", "source_file"],
 }
 STAGE_LINE = re.compile(r"^(\w+)\s+(done|skipped|failed|not run)\s+([\d.]+)s", re.MULTILINE)
-
-
-def dotlist(params: dict, prefix: str = "") -> list[str]:
-    """Nested parameters as `--params` items (key.sub=value)."""
-    items = []
-    for key, value in params.items():
-        if isinstance(value, dict):
-            items += dotlist(value, f"{prefix}{key}.")
-        else:
-            items.append(f"{prefix}{key}={value}")
-    return items
 
 
 def land_batch(project: Path, batch: str = BATCH) -> None:

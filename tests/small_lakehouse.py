@@ -42,6 +42,15 @@ EAGER_POLICY = {
 REPLAYED_MONTHS = ["2013-05", "2013-06", "2013-07"]
 
 
+def dotlist(params: dict, prefix: str = "") -> list[str]:
+    """Nested parameters as ``--params`` items (``key.sub=value``) for `kedro run` or `kedro cycle`."""
+    items = []
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        items += dotlist(value, f"{name}.") if isinstance(value, dict) else [f"{name}={value}"]
+    return items
+
+
 def land_small_month(month: str, landing_root: Path, suffix: str = ".csv") -> list[Path]:
     written = []
     for feed, frame in simulator.feeds_for_month(month).items():

@@ -25,20 +25,11 @@ from lakehouse_mlops import simulator, standalone_cluster
 from lakehouse_mlops.standalone_cluster import ClusterSpec
 from tests.conftest import PROJECT_ROOT
 from tests.servers import free_port
-from tests.small_lakehouse import FAST_TRAINING, PROMOTION_BARS, land_small_month
+from tests.small_lakehouse import FAST_TRAINING, PROMOTION_BARS, dotlist, land_small_month
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.slow]
 
 PROJECT_FILES = ["pyproject.toml", "README.md", "src", "conf", "deploy"]
-
-
-def dotlist(params: dict, prefix: str = "") -> list[str]:
-    """Nested parameters as ``kedro run --params`` items."""
-    items = []
-    for key, value in params.items():
-        name = f"{prefix}{key}"
-        items += dotlist(value, f"{name}.") if isinstance(value, dict) else [f"{name}={value}"]
-    return items
 
 
 @pytest.fixture(scope="module")

@@ -126,13 +126,12 @@ def _with_weather(base: DataFrame, weather: DataFrame, spec: FeatureSpec) -> Dat
     observations would compare every flight with every observation at its origin (three origins:
     billions of pairs at 1M flights).
     """
-    max_age = spec.weather.max_age_hours
+    one_hour = F.expr("INTERVAL 1 HOUR")
     observed = F.col("time_hour")
-    first_hour = F.date_trunc("hour", observed)
-    first_hour = F.when(first_hour == observed, first_hour).otherwise(first_hour + F.expr("INTERVAL 1 HOUR"))
-    served_hours = F.sequence(
-        first_hour, observed + F.make_interval(hours=F.lit(max_age)), F.expr("INTERVAL 1 HOUR")
-    )
+    on_the_hour = F.date_trunc("hour", observed)
+    first_hour = F.when(on_the_hour == observed, observed).otherwise(on_the_hour + one_hour)
+    last_hour = observed + F.make_interval(hours=F.lit(spec.weather.max_age_hours))
+    served_hours = F.sequence(first_hour, last_hour, one_hour)
     latest = Window.partitionBy("_wx_origin", "_scheduled_hour").orderBy(F.col("_wx_time").desc())
     by_hour = (
         weather.select(
