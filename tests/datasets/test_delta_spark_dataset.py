@@ -97,6 +97,37 @@ def test_constraints_not_null_and_comments_are_applied(spark, tmp_path):
     assert comments["value"] == "A positive number."
 
 
+def test_first_write_creates_the_table_with_its_rows_in_one_commit(spark, tmp_path):
+    ds = table(
+        tmp_path / "t",
+        write_mode="merge",
+        merge_keys=["id"],
+        partition_by=["batch"],
+        constraints={"value_positive": "value > 0"},
+        column_comments={"value": "A positive number."},
+        table_properties={"delta.appendOnly": "false"},
+    )
+    with pytest.raises(Exception, match="(?i)check constraint|value_positive"):
+        ds.save(rows(spark, [(1, "a", 1.0, "x"), (2, "a", -1.0, "x")]))
+    assert ds.current_version() is None  # the failed first write left no table behind
+    ds.save(rows(spark, [(1, "a", 1.0, "x")]))
+    assert ds.last_saved_version == 0
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{tmp_path / 't'}`").first()
+    assert detail["partitionColumns"] == ["batch"]
+    assert detail["properties"]["delta.constraints.value_positive"] == "value > 0"
+    schema = ds.load().schema
+    assert schema["value"].metadata["comment"] == "A positive number."
+    assert all(f.nullable for f in schema.fields)
+
+
+def test_not_null_holds_from_the_first_rows(spark, tmp_path):
+    ds = table(tmp_path / "t", write_mode="append", not_null=["id"])
+    with pytest.raises(Exception, match="(?i)null"):
+        ds.save(rows(spark, [(None, "a", 1.0, "x")]))
+    ds.save(rows(spark, [(1, "a", 1.0, "x")]))
+    assert not ds.load().schema["id"].nullable
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import reduce
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -15,6 +16,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from lakehouse_mlops.pipelines.ingestion.bronze import INGESTED
 from lakehouse_mlops.pipelines.ingestion.silver import DUPLICATE, QUARANTINE, SILVER
 
 OK, MISMATCH = "ok", "mismatch"
@@ -46,62 +48,64 @@ FILE_LOG_SCHEMA = StructType(
 )
 
 
-def pending_batches(bronze_table: DataFrame, audit_state: DataFrame | None, feed: str) -> set[str]:
+def files_by_batch(file_reports: list[dict]) -> dict[str, list[str]]:
+    """batch → sorted files in bronze, from the land node's reports (no scan of bronze needed)."""
+    files: dict[str, list[str]] = {}
+    for report in file_reports:
+        if report["status"] == INGESTED:
+            files.setdefault(report["batch_id"], []).append(report["source_file"])
+    return {batch: sorted(names) for batch, names in files.items()}
+
+
+def pending_batches(in_bronze: dict[str, list[str]], audit_state: DataFrame | None, feed: str) -> set[str]:
     """Batches whose bronze files are not exactly the files of a successful audit."""
-    files = (
-        bronze_table.groupBy("_batch_id")
-        .agg(F.array_sort(F.collect_set("_source_file")).alias("files"))
-        .collect()
-    )
     done = {}
     if audit_state is not None:
         rows = audit_state.filter((F.col("feed") == feed) & (F.col("status") == OK)).collect()
         done = {r["_batch_id"]: list(r["files"]) for r in rows}
-    return {r["_batch_id"] for r in files if done.get(r["_batch_id"]) != list(r["files"])}
+    return {batch for batch, files in in_bronze.items() if done.get(batch) != files}
 
 
-def _count_by_batch(table: DataFrame | None, batches: list[str]) -> dict[str, int]:
-    if table is None or not batches:
-        return {}
-    rows = table.filter(F.col("_batch_id").isin(batches)).groupBy("_batch_id").count().collect()
-    return {r["_batch_id"]: r["count"] for r in rows}
-
-
-def audit_batches(
-    counts: list[dict],
-    bronze_table: DataFrame,
-    silver_table: DataFrame | None,
-    quarantine_table: DataFrame | None,
-    feed: str,
+def audit_feeds(
+    counts: dict[str, list[dict]],
+    bronze: dict[str, DataFrame],
+    silver: dict[str, DataFrame | None],
+    quarantine: DataFrame | None,
 ) -> list[dict]:
-    by_batch: dict[str, dict[str, int]] = {}
-    for c in counts:
-        by_batch.setdefault(c["batch_id"], {})[c["disposition"]] = c["rows"]
-    batches = sorted(by_batch)
-    landed, files = _bronze_by_batch(bronze_table, batches)
-    in_silver = _count_by_batch(silver_table, batches)
-    feed_quarantine = (
-        quarantine_table.filter(F.col("source_table") == feed) if quarantine_table is not None else None
-    )
-    in_quarantine = _count_by_batch(feed_quarantine, batches)
+    """One audit row per feed and batch ingested now: landed = silver + quarantined + duplicates,
+    and the tables hold what the validation said it wrote.
+
+    Three Spark jobs for all feeds (bronze rows and files, silver rows, quarantine rows, each one
+    grouped count over the batches being audited) instead of three per feed.
+    """
+    by_batch: dict[tuple[str, str], dict[str, int]] = {}
+    for feed, rows in counts.items():
+        for c in rows:
+            by_batch.setdefault((feed, c["batch_id"]), {})[c["disposition"]] = c["rows"]
+    if not by_batch:
+        return []
+    batches = {feed: sorted(b for f, b in by_batch if f == feed) for feed in counts}
+    landed, files = _bronze_by_batch(bronze, batches)
+    in_silver = _rows_by_batch({f: t for f, t in silver.items() if t is not None}, batches)
+    in_quarantine = _quarantined_by_batch(quarantine, batches)
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = []
-    for b in batches:
-        got = by_batch[b]
+    for feed, batch in sorted(by_batch):
+        got, key = by_batch[feed, batch], (feed, batch)
         s, q, d = got.get(SILVER, 0), got.get(QUARANTINE, 0), got.get(DUPLICATE, 0)
-        balanced = landed.get(b, 0) == s + q + d
-        written = in_silver.get(b, 0) == s and in_quarantine.get(b, 0) == q
+        balanced = landed.get(key, 0) == s + q + d
+        written = in_silver.get(key, 0) == s and in_quarantine.get(key, 0) == q
         rows.append(
             {
                 "feed": feed,
-                "_batch_id": b,
-                "files": files.get(b, []),
-                "landed": landed.get(b, 0),
+                "_batch_id": batch,
+                "files": files.get(key, []),
+                "landed": landed.get(key, 0),
                 "silver": s,
                 "quarantined": q,
                 "duplicates": d,
-                "silver_in_table": in_silver.get(b, 0),
-                "quarantined_in_table": in_quarantine.get(b, 0),
+                "silver_in_table": in_silver.get(key, 0),
+                "quarantined_in_table": in_quarantine.get(key, 0),
                 "status": OK if balanced and written else MISMATCH,
                 "checked_at": now,
             }
@@ -109,20 +113,53 @@ def audit_batches(
     return rows
 
 
+def _of_batches(tables: dict[str, DataFrame], batches: dict[str, list[str]]) -> list[DataFrame]:
+    """Each feed's table restricted to the batches being audited, tagged with the feed's name."""
+    return [
+        table.filter(F.col("_batch_id").isin(batches[feed])).withColumn("_feed", F.lit(feed))
+        for feed, table in tables.items()
+        if batches.get(feed)
+    ]
+
+
 def _bronze_by_batch(
-    bronze_table: DataFrame, batches: list[str]
-) -> tuple[dict[str, int], dict[str, list[str]]]:
-    """Rows and files per batch, in one pass over the batches' bronze partitions."""
+    bronze: dict[str, DataFrame], batches: dict[str, list[str]]
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], list[str]]]:
+    """Rows and files per (feed, batch), in one job over the batches' bronze partitions."""
+    parts = [p.select("_feed", "_batch_id", "_source_file") for p in _of_batches(bronze, batches)]
+    if not parts:
+        return {}, {}
     rows = (
-        bronze_table.filter(F.col("_batch_id").isin(batches))
-        .groupBy("_batch_id")
+        reduce(DataFrame.unionByName, parts)
+        .groupBy("_feed", "_batch_id")
         .agg(F.count("*").alias("rows"), F.array_sort(F.collect_set("_source_file")).alias("files"))
         .collect()
     )
     return (
-        {r["_batch_id"]: r["rows"] for r in rows},
-        {r["_batch_id"]: list(r["files"]) for r in rows},
+        {(r["_feed"], r["_batch_id"]): r["rows"] for r in rows},
+        {(r["_feed"], r["_batch_id"]): list(r["files"]) for r in rows},
     )
+
+
+def _rows_by_batch(tables: dict[str, DataFrame], batches: dict[str, list[str]]) -> dict[tuple[str, str], int]:
+    parts = [p.select("_feed", "_batch_id") for p in _of_batches(tables, batches)]
+    if not parts:
+        return {}
+    rows = reduce(DataFrame.unionByName, parts).groupBy("_feed", "_batch_id").count().collect()
+    return {(r["_feed"], r["_batch_id"]): r["count"] for r in rows}
+
+
+def _quarantined_by_batch(
+    quarantine: DataFrame | None, batches: dict[str, list[str]]
+) -> dict[tuple[str, str], int]:
+    if quarantine is None:
+        return {}
+    wanted = reduce(
+        lambda acc, cond: acc | cond,
+        [(F.col("source_table") == feed) & F.col("_batch_id").isin(b) for feed, b in batches.items() if b],
+    )
+    rows = quarantine.filter(wanted).groupBy("source_table", "_batch_id").count().collect()
+    return {(r["source_table"], r["_batch_id"]): r["count"] for r in rows}
 
 
 def summarize(audits: list[dict], files: list[dict]) -> dict:

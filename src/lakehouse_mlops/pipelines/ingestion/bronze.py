@@ -15,6 +15,7 @@ from lakehouse_mlops.datasets.landing_csv_dataset import LandedFile
 from lakehouse_mlops.pipelines.ingestion.rules import FeedRules
 
 MALFORMED_ENCODING, MALFORMED_BLANK, MALFORMED_FIELDS = "encoding", "blank", "field_count"
+INGESTED = "ingested"  # a file report's status once its rows are in bronze
 BATCH_PATTERN = re.compile(r"\d{4}-\d{2}")
 LINEAGE = StructType(
     [

@@ -63,7 +63,7 @@ def land_files_to_bronze(
             continue
         seen_sha[sha] = source_file
         parts.append(bronze.parse_rows(landed, header, feed, rules.delimiter, source_file, batch_id))
-        reports.append(bronze.FileReport(feed_name, batch_id, source_file, sha, "ingested", None, None))
+        reports.append(bronze.FileReport(feed_name, batch_id, source_file, sha, bronze.INGESTED, None, None))
     for report in reports:
         logger.info(
             "%s: %s%s",
@@ -76,7 +76,7 @@ def land_files_to_bronze(
     # committed, the files are skipped as already ingested and would never be logged. Every file in
     # bronze is reported again (not logged here); entries already in the log are left untouched.
     in_bronze = [
-        bronze.FileReport(feed_name, batch, path, sha, "ingested", None, None)
+        bronze.FileReport(feed_name, batch, path, sha, bronze.INGESTED, None, None)
         for path, (batch, sha) in known.items()
     ]
     return rows, [r.as_row() for r in [*in_bronze, *reports]]
@@ -84,6 +84,7 @@ def land_files_to_bronze(
 
 def validate_batches(
     bronze_table: DataFrame,
+    file_reports: list[dict],
     audit_state: DataFrame | None,
     ingestion: dict,
     feed_name: str,
@@ -91,11 +92,14 @@ def validate_batches(
 ) -> tuple[DataFrame, DataFrame, list[dict]]:
     """Type and validate the bronze rows of every batch not yet audited as complete.
 
+    Which files bronze holds per batch comes from the land node's reports (every file in bronze is
+    reported), so finding the pending batches costs no scan of bronze.
+
     Returns the silver rows (to MERGE), the quarantine rows and the row count per disposition.
     """
     rules = parse_rules(ingestion)
     feed = rules.feed(feed_name)
-    pending = audit.pending_batches(bronze_table, audit_state, feed_name)
+    pending = audit.pending_batches(audit.files_by_batch(file_reports), audit_state, feed_name)
     rows = bronze_table.filter(F.col("_batch_id").isin(sorted(pending)))
     classified = classify(rows, feed, references, rules.null_tokens)
     # Counted, merged into silver and written to quarantine: computed once, not three times.
@@ -109,24 +113,25 @@ def collect_quarantine(*quarantines: DataFrame) -> DataFrame:
     return reduce(DataFrame.unionByName, quarantines)
 
 
-def audit_feed(
-    counts: list[dict],
-    bronze_table: DataFrame,
-    silver_table: DataFrame | None,
-    quarantine_table: DataFrame | None,
-    feed_name: str,
-) -> list[dict]:
-    """Check rows landed = silver + quarantined + duplicates for each batch ingested now."""
-    return audit.audit_batches(counts, bronze_table, silver_table, quarantine_table, feed_name)
+def audit_ingestion(quarantine_table: DataFrame | None, *per_feed, feeds: tuple[str, ...]) -> list[dict]:
+    """Check rows landed = silver + quarantined + duplicates for each batch ingested now.
 
-
-def record_ingestion(*results: list[dict]) -> tuple[DataFrame, DataFrame, dict]:
-    """Audit rows and file log as tables, plus a summary for the final check.
-
-    ``results`` alternates per feed: audit rows, file reports.
+    ``per_feed``: every feed's disposition counts, then every feed's bronze table, then every
+    feed's silver table, each in the order of ``feeds``.
     """
-    audits = [row for rows in results[0::2] for row in rows]
-    files = [row for rows in results[1::2] for row in rows]
+    n = len(feeds)
+    counts, bronze_tables, silver_tables = per_feed[:n], per_feed[n : 2 * n], per_feed[2 * n :]
+    return audit.audit_feeds(
+        dict(zip(feeds, counts, strict=True)),
+        dict(zip(feeds, bronze_tables, strict=True)),
+        dict(zip(feeds, silver_tables, strict=True)),
+        quarantine_table,
+    )
+
+
+def record_ingestion(audits: list[dict], *file_reports: list[dict]) -> tuple[DataFrame, DataFrame, dict]:
+    """Audit rows and file log (every feed's file reports) as tables, plus a summary for the final check."""
+    files = [row for rows in file_reports for row in rows]
     spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     summary = audit.summarize(audits, files)
     return (

@@ -45,6 +45,7 @@ def _feed_nodes(feed: str) -> list[Node]:
             _named(nodes.validate_batches, feed_name=feed),
             inputs={
                 "bronze_table": f"bronze_{feed}",
+                "file_reports": f"file_reports_{feed}",
                 "audit_state": "ingestion_audit_state",
                 "ingestion": "params:ingestion",
                 **references,
@@ -52,18 +53,6 @@ def _feed_nodes(feed: str) -> list[Node]:
             outputs=[f"silver_{feed}", f"quarantine_{feed}", f"disposition_counts_{feed}"],
             name=f"validate_{feed}_into_silver",
             tags=["silver", feed],
-        ),
-        node(
-            _named(nodes.audit_feed, feed_name=feed),
-            inputs=[
-                f"disposition_counts_{feed}",
-                f"bronze_{feed}",
-                f"silver_{feed}",
-                "silver_quarantine",
-            ],
-            outputs=f"audit_{feed}",
-            name=f"audit_{feed}",
-            tags=["audit", feed],
         ),
     ]
 
@@ -81,8 +70,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 tags=["silver"],
             ),
             node(
+                _named(nodes.audit_ingestion, feeds=FEEDS),
+                inputs=[
+                    "silver_quarantine",
+                    *[f"disposition_counts_{f}" for f in FEEDS],
+                    *[f"bronze_{f}" for f in FEEDS],
+                    *[f"silver_{f}" for f in FEEDS],
+                ],
+                outputs="ingestion_audit_rows",
+                name="audit_ingestion",
+                tags=["audit"],
+            ),
+            node(
                 nodes.record_ingestion,
-                inputs=[name for f in FEEDS for name in (f"audit_{f}", f"file_reports_{f}")],
+                inputs=["ingestion_audit_rows", *[f"file_reports_{f}" for f in FEEDS]],
                 outputs=["ingestion_audit", "ingestion_file_log", "ingestion_summary"],
                 name="record_ingestion",
                 tags=["audit"],
