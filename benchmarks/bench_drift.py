@@ -9,8 +9,9 @@ table in a temporary folder, so every contender reads the same files. Reference 
 current = from 2013-07-01 (the seasons differ: weather features drift, others do not).
 
 - drift: ``drift.drift_rows`` over the monitored features
-  (the monitoring's data drift and data quality: moments, 1,000 approximate quantiles, bucket counts,
-  category counts; KS, normalised Wasserstein, PSI, Jensen–Shannon, chi-square);
+  (the monitoring's data drift and data quality: the reference's moments and 1,000 approximate
+  quantiles, then both windows' counts and sums per reference-quantile bucket and category counts;
+  KS, normalised Wasserstein, PSI, Jensen–Shannon, chi-square);
 - plain scan: one ``agg`` of count and mean (numeric) / count and max (categorical) of the same
   columns over the same rows (one Spark job; the floor for anything that reads them);
 - Evidently (when importable; it is not a project dependency): ``DataDriftPreset`` with normalised
@@ -159,7 +160,7 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
         best = min(s for s, _ in timings[name])
         runs = ", ".join(f"{s:.1f} s @ {at}" for s, at in timings[name])
         print(f"{label:<44} {best:>8.1f} {rows / best:>10,.0f} {best / scan_s:>8.2f}  {runs}")
-    print("where the drift time goes (each part once, both windows):")
+    print("where the drift time goes (each part once):")
     for name, (seconds, at) in parts.items():
         print(f"  {name:<42} {seconds:>8.1f} {'':>20}  {at}")
     print(f"{'toPandas of the same rows (for Evidently)':<44} {to_pandas_s:>8.1f} {'':>20}  {to_pandas_load}")
@@ -192,21 +193,19 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
 
 
 def breakdown(reference, current, numeric: list[str], categorical: list[str], spec) -> dict:
-    """The drift computation's two Spark jobs per window, each kind timed once over both windows."""
-    from lakehouse_mlops.pipelines.monitoring.profiles import bucket_splits, numeric_profiles, value_counts
+    """The drift computation's two Spark jobs, each timed once."""
+    from lakehouse_mlops.pipelines.monitoring.profiles import bucket_splits, numeric_profiles, window_counts
 
     settings = spec.numeric
-    windows = (reference, current)
     profiles = numeric_profiles(reference, numeric, settings.quantiles, settings.quantile_relative_error)
-    splits = {c: bucket_splits(p) for c, p in profiles.items() if p.non_null > 0}
+    splits = {c: bucket_splits(p) for c, p in profiles.items()}
     steps = {
-        f"profiles: moments + {settings.quantiles} quantiles": lambda: [
-            numeric_profiles(w, numeric, settings.quantiles, settings.quantile_relative_error)
-            for w in windows
-        ],
-        "counts: reference-quantile buckets + categories + rows (explode + group)": lambda: [
-            value_counts(w, splits, categorical) for w in windows
-        ],
+        f"reference profile: moments + {settings.quantiles} quantiles": lambda: numeric_profiles(
+            reference, numeric, settings.quantiles, settings.quantile_relative_error
+        ),
+        "both windows: bucket counts and sums + categories (explode + aggregate)": lambda: window_counts(
+            [reference, current], splits, categorical
+        ),
     }
     parts = {}
     for name, step in steps.items():

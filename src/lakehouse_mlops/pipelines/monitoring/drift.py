@@ -13,12 +13,13 @@ from pyspark.sql import DataFrame
 from lakehouse_mlops.pipelines.monitoring import statistics as st
 from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, NumericDrift
 from lakehouse_mlops.pipelines.monitoring.profiles import (
+    BucketStats,
     CategoricalProfile,
     NumericProfile,
     bucket_splits,
     coarse_counts,
     numeric_profiles,
-    value_counts,
+    window_counts,
 )
 
 OK, FLAGGED, INSUFFICIENT = "ok", "flagged", "insufficient"
@@ -55,39 +56,29 @@ def drift_rows(  # noqa: PLR0913 - two windows, two column lists, the settings
     """Drift and quality of numeric columns (KS, normalised Wasserstein, PSI; nulls, out of range)
     and of categorical ones (Jensen–Shannon, chi-square; nulls, unseen categories).
 
-    Two Spark jobs per window: the profiles (moments and quantiles), then one grouped count of the
-    buckets cut at the reference quantiles and of the categories.
+    Two Spark jobs: the reference's profiles (moments and quantiles: the bucket edges), then one
+    aggregation over both windows of each bucket's count and sum and of the categories; the current
+    window needs no quantile sketch of its own.
     """
     settings = spec.prediction if kind == PREDICTION_DRIFT else spec.numeric
     refs = numeric_profiles(reference, numeric, settings.quantiles, settings.quantile_relative_error)
     usable = [c for c in numeric if refs[c].non_null > 0]
     ranges = {c: (refs[c].min, refs[c].max) for c in usable}
-    curs = numeric_profiles(current, numeric, settings.quantiles, settings.quantile_relative_error, ranges)
-    splits = {c: bucket_splits(refs[c]) for c in usable}
-    ref_counts, cur_counts = (
-        value_counts(reference, splits, categorical),
-        value_counts(current, splits, categorical),
-    )
+    splits = {c: bucket_splits(refs[c]) for c in numeric}  # no reference value: one bucket, −∞ to ∞
+    ref_window, cur_window = window_counts([reference, current], splits, categorical, ranges)
     rows = []
     for c in numeric:
+        cur = cur_window.numeric[c]
         if c in usable:
             rows += _numeric_feature(
-                c,
-                refs[c],
-                curs[c],
-                splits[c],
-                ref_counts.buckets[c],
-                cur_counts.buckets[c],
-                settings,
-                spec,
-                kind,
+                c, refs[c], cur, splits[c], ref_window.buckets[c], cur_window.buckets[c], settings, spec, kind
             )
         else:
-            rows.append(_insufficient(kind, c, refs[c].non_null, curs[c].non_null))
+            rows.append(_insufficient(kind, c, refs[c].non_null, cur.non_null))
         if kind == DATA_DRIFT:
-            rows += _numeric_quality(c, refs[c], curs[c], spec)
+            rows += _numeric_quality(c, refs[c], cur, spec)
     for c in categorical:
-        rows += _categorical_feature(c, ref_counts.categories[c], cur_counts.categories[c], spec)
+        rows += _categorical_feature(c, ref_window.categories[c], cur_window.categories[c], spec)
     return rows
 
 
@@ -103,8 +94,8 @@ def _numeric_feature(  # noqa: PLR0913 - one feature's profiles and counts
     ref: NumericProfile,
     cur: NumericProfile,
     splits: np.ndarray,
-    ref_counts: np.ndarray,
-    cur_counts: np.ndarray,
+    ref_buckets: BucketStats,
+    cur_buckets: BucketStats,
     settings: NumericDrift,
     spec: MonitoringSpec,
     kind: str,
@@ -112,10 +103,13 @@ def _numeric_feature(  # noqa: PLR0913 - one feature's profiles and counts
     sizes = {"reference_rows": ref.non_null, "current_rows": cur.non_null}
     if ref.non_null < spec.min_reference_rows or cur.non_null < spec.min_current_rows:
         return [_insufficient(kind, column, ref.non_null, cur.non_null)]
+    ref_counts, cur_counts = ref_buckets.counts, cur_buckets.counts
     ks = st.ks_statistic(ref_counts, cur_counts)
     p_value = st.ks_pvalue(ks, ref.non_null, cur.non_null)
     significant = p_value < settings.alpha
-    wasserstein = st.wasserstein_normalised(ref.quantiles, cur.quantiles, ref.std)
+    wasserstein = st.wasserstein_normalised(
+        splits, ref_counts, ref_buckets.sums, cur_counts, cur_buckets.sums, ref.std
+    )
     deciles = np.unique(ref.quantiles[_psi_positions(settings)])
     psi = st.psi(coarse_counts(splits, ref_counts, deciles), coarse_counts(splits, cur_counts, deciles))
     w_flag = significant and wasserstein >= settings.wasserstein_threshold

@@ -1,20 +1,22 @@
-"""Spark reductions of a window to small per-column summaries: two jobs per window.
+"""Spark reductions of windows to small per-column summaries.
 
-``numeric_profiles`` (moments and quantiles of every numeric column) is one aggregation;
-``value_counts`` (reference-quantile bucket counts, category counts and the window's rows) is one
-grouped count. Nothing here collects rows: at most a few thousand numbers per column.
+``numeric_profiles`` (moments and quantiles of every numeric column: the reference's bucket edges)
+is one aggregation; ``window_counts`` (per window: count and sum of each numeric column in each
+reference-quantile bucket, category counts, rows) is one grouped aggregation over all the windows.
+Nothing here collects rows: at most a few thousand numbers per column.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import reduce
 
 import numpy as np
 from pyspark.ml.feature import Bucketizer
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-_ROWS, _BUCKET, _CATEGORY = "rows", "bucket", "category"
+_ROWS, _BUCKET, _OUTSIDE, _CATEGORY = "rows", "bucket", "outside", "category"
 
 
 @dataclass(frozen=True)
@@ -118,22 +120,48 @@ def coarse_counts(splits: np.ndarray, counts: np.ndarray, coarse_edges: np.ndarr
 
 
 @dataclass(frozen=True)
+class BucketStats:
+    """Non-null values of one column per bucket ``[splits[i], splits[i + 1])``: how many, and their sum."""
+
+    counts: np.ndarray
+    sums: np.ndarray
+
+
+@dataclass(frozen=True)
 class WindowCounts:
     rows: int
-    #: non-null values per bucket ``[splits[i], splits[i + 1])`` of each numeric column
-    buckets: dict[str, np.ndarray]
+    buckets: dict[str, BucketStats]
+    #: counts, moments, range and out-of-range values of each numeric column, from its buckets
+    #: (no quantiles: a window is compared with the reference on the reference's buckets)
+    numeric: dict[str, NumericProfile]
     categories: dict[str, CategoricalProfile]
 
 
-def value_counts(frame: DataFrame, splits: dict[str, np.ndarray], categorical: list[str]) -> WindowCounts:
-    """Bucket counts of each numeric column in ``splits``, value counts of each categorical column
-    and the window's rows, in one job: every row becomes (column, bucket or value) pairs, counted."""
-    numeric = list(splits)
-    selected = frame.select(
-        *[F.coalesce(_as_double(c), F.lit(float("nan"))).alias(f"{c}__v") for c in numeric],
-        *[F.col(c).cast("string").alias(f"{c}__c") for c in categorical],
-    )
+def window_counts(
+    windows: list[DataFrame],
+    splits: dict[str, np.ndarray],
+    categorical: list[str],
+    ranges: dict[str, tuple[float, float]] | None = None,
+) -> list[WindowCounts]:
+    """Per window: bucket counts and sums of each numeric column in ``splits`` (with its moments and
+    the values outside ``ranges``), value counts of each categorical column, and the rows.
+
+    One job for all the windows: every row becomes (column, bucket or value) pairs, aggregated.
+    """
+    numeric, ranges = list(splits), ranges or {}
+    tagged = [
+        w.select(
+            F.lit(i).alias("__w"),
+            *[_as_double(c).alias(f"{c}__x") for c in numeric],
+            *[F.col(c).cast("string").alias(f"{c}__c") for c in categorical],
+        )
+        for i, w in enumerate(windows)
+    ]
+    selected = reduce(DataFrame.unionByName, tagged)
     if numeric:
+        selected = selected.select(
+            "*", *[F.coalesce(f"{c}__x", F.lit(float("nan"))).alias(f"{c}__v") for c in numeric]
+        )
         selected = Bucketizer(
             splitsArray=[[float(s) for s in splits[c]] for c in numeric],
             inputCols=[f"{c}__v" for c in numeric],
@@ -141,30 +169,87 @@ def value_counts(frame: DataFrame, splits: dict[str, np.ndarray], categorical: l
             handleInvalid="keep",  # missing values go to an extra bucket, dropped below
         ).transform(selected)
 
-    def pair(kind: str, column: str, value) -> Column:
-        return F.struct(F.lit(kind).alias("kind"), F.lit(column).alias("column"), value.alias("value"))
+    def pair(kind: str, column: str, value: Column, x: Column | None = None) -> Column:
+        x = x if x is not None else F.lit(None).cast("double")
+        return F.struct(
+            F.lit(kind).alias("kind"), F.lit(column).alias("column"), value.alias("value"), x.alias("x")
+        )
 
     pairs = [pair(_ROWS, "", F.lit(""))]  # one per row: the window's size
-    pairs += [pair(_BUCKET, c, F.col(f"{c}__b").cast("int").cast("string")) for c in numeric]
+    for c in numeric:
+        pairs.append(pair(_BUCKET, c, F.col(f"{c}__b").cast("int").cast("string"), F.col(f"{c}__x")))
+        if c in ranges:
+            low, high = ranges[c]
+            outside = (F.col(f"{c}__x") < F.lit(low)) | (F.col(f"{c}__x") > F.lit(high))
+            pairs.append(pair(_OUTSIDE, c, F.when(outside, F.lit(""))))
     pairs += [pair(_CATEGORY, c, F.col(f"{c}__c")) for c in categorical]
     counted = (
-        selected.select(F.explode(F.array(*pairs)).alias("p"))
+        selected.select("__w", F.explode(F.array(*pairs)).alias("p"))
         .filter(F.col("p.value").isNotNull())
-        .groupBy("p.kind", "p.column", "p.value")
-        .count()
+        .groupBy("__w", "p.kind", "p.column", "p.value")
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.sum("p.x").alias("sum"),
+            F.sum(F.col("p.x") * F.col("p.x")).alias("sum2"),
+            F.min("p.x").alias("min"),
+            F.max("p.x").alias("max"),
+        )
         .collect()
     )
+    return [
+        _window(
+            [r for r in counted if r["__w"] == i],
+            numeric,
+            {c: len(splits[c]) - 1 for c in numeric},
+            categorical,
+        )
+        for i in range(len(windows))
+    ]
+
+
+def _window(
+    counted: list, numeric: list[str], n_buckets: dict[str, int], categorical: list[str]
+) -> WindowCounts:
     rows = 0
-    buckets = {c: np.zeros(len(splits[c]) - 1) for c in numeric}
+    counts = {c: np.zeros(n_buckets[c]) for c in numeric}
+    sums = {c: np.zeros(n_buckets[c]) for c in numeric}
+    squares, lows, highs = dict.fromkeys(numeric, 0.0), {c: [] for c in numeric}, {c: [] for c in numeric}
+    outside = dict.fromkeys(numeric, 0)
     categories: dict[str, dict[str, int]] = {c: {} for c in categorical}
     for row in counted:
-        kind, column, value, count = row["kind"], row["column"], row["value"], int(row["count"])
+        kind, column, value, n = row["kind"], row["column"], row["value"], int(row["n"])
         if kind == _ROWS:
-            rows = count
-        elif kind == _BUCKET and int(value) < len(buckets[column]):  # the extra bucket: missing values
-            buckets[column][int(value)] = count
+            rows = n
+        elif kind == _BUCKET and int(value) < n_buckets[column]:  # the extra bucket: missing values
+            counts[column][int(value)], sums[column][int(value)] = n, row["sum"]
+            squares[column] += row["sum2"]
+            lows[column].append(row["min"])
+            highs[column].append(row["max"])
+        elif kind == _OUTSIDE:
+            outside[column] = n
         elif kind == _CATEGORY:
-            categories[column][value] = count
+            categories[column][value] = n
     return WindowCounts(
-        rows, buckets, {c: CategoricalProfile(rows=rows, counts=categories[c]) for c in categorical}
+        rows,
+        {c: BucketStats(counts[c], sums[c]) for c in numeric},
+        {c: _moments(rows, counts[c], sums[c], squares[c], lows[c], highs[c], outside[c]) for c in numeric},
+        {c: CategoricalProfile(rows=rows, counts=categories[c]) for c in categorical},
+    )
+
+
+def _moments(  # noqa: PLR0913 - the sums of one column
+    rows: int, counts: np.ndarray, sums: np.ndarray, squares: float, lows: list, highs: list, outside: int
+) -> NumericProfile:
+    n = int(counts.sum())
+    mean = float(sums.sum() / n) if n else float("nan")
+    std = float(np.sqrt(max(squares / n - mean * mean, 0.0))) if n else float("nan")
+    return NumericProfile(
+        rows=rows,
+        non_null=n,
+        mean=mean,
+        std=std,
+        min=min(lows) if lows else float("nan"),
+        max=max(highs) if highs else float("nan"),
+        quantiles=np.array([]),
+        out_of_range=outside,
     )

@@ -1,8 +1,8 @@
 """Drift statistics from binned counts and quantiles (small arrays computed by Spark).
 
-Spark reduces each column to a few thousand numbers (reference-quantile bucket counts, quantiles,
-category counts); the statistics below are exact functions of those numbers, so they can be checked
-against scipy on the same data.
+Spark reduces each column to a few thousand numbers (counts and sums per reference-quantile
+bucket, quantiles, category counts); the statistics below are exact functions of those numbers,
+so they can be checked against scipy on the same data.
 """
 
 from __future__ import annotations
@@ -34,14 +34,42 @@ def ks_pvalue(statistic: float, n: int, m: int) -> float:
     return float(stats.kstwobign.sf(statistic * np.sqrt(n * m / (n + m))))
 
 
-def wasserstein_normalised(
-    reference_quantiles: np.ndarray, current_quantiles: np.ndarray, reference_std: float
+def wasserstein_normalised(  # noqa: PLR0913 - two windows' buckets and the scale
+    splits: np.ndarray,
+    reference_counts: np.ndarray,
+    reference_sums: np.ndarray,
+    current_counts: np.ndarray,
+    current_sums: np.ndarray,
+    reference_std: float,
 ) -> float:
-    """Earth mover's distance ∫|Q_ref(p) − Q_cur(p)| dp from equally spaced quantiles, divided by the
-    reference standard deviation (so that one threshold fits every feature's unit)."""
-    distance_ = float(np.mean(np.abs(np.asarray(reference_quantiles) - np.asarray(current_quantiles))))
+    """Earth mover's distance ∫|F_ref(x) − F_cur(x)| dx, divided by the reference standard deviation
+    (so that one threshold fits every feature's unit).
+
+    From each bucket's count and sum of values the integral of each CDF over the bucket is exact
+    (∫ F over ``[a, b)`` = F(a)·(b − a) + Σ (b − v) / n over the bucket's values v), so the distance
+    is exact wherever the CDFs do not cross inside a bucket (between two reference quantiles).
+    """
+    gaps = _cdf_integrals(splits, reference_counts, reference_sums) - _cdf_integrals(
+        splits, current_counts, current_sums
+    )
     scale = reference_std if reference_std > 0 else 1.0
-    return distance_ / scale
+    return float(np.sum(np.abs(gaps))) / scale
+
+
+def _cdf_integrals(splits: np.ndarray, counts: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """Per bucket ``[splits[i], splits[i + 1])``: ∫ F over it; for the last, unbounded one, −∫ (1 − F)
+    (so that differences between two windows are ∫ (F_1 − F_2) over every bucket)."""
+    n = counts.sum()
+    if n == 0:
+        return np.zeros(len(counts))
+    lower, upper = splits[:-1], splits[1:]
+    before = (np.cumsum(counts) - counts) / n  # F at each bucket's lower edge
+    integrals = np.zeros(len(counts))
+    inner = slice(1, len(counts) - 1)  # the first bucket starts at −∞: F is 0 there, before = 0
+    integrals[:-1] = (counts[:-1] * upper[:-1] - sums[:-1]) / n
+    integrals[inner] += before[inner] * (upper[inner] - lower[inner])
+    integrals[-1] = -(sums[-1] - counts[-1] * lower[-1]) / n
+    return integrals
 
 
 def psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
