@@ -4,9 +4,10 @@ columns (target ≤ 2×), and vs Evidently on pandas at equal decisions, at 1M r
 Rows: the gold ``flight_features`` table of a lakehouse (``BENCH_GOLD``, e.g. a sandbox kept by
 ``BENCH_KEEP=1 bench_stages.py``; otherwise a sandbox of ``BENCH_DRIFT_BUILD_ROWS`` flights, default
 100,000, is built here with ``lakehouse_mlops.scale``, ingestion and features), repeated (new keys,
-same values) or cut to ``BENCH_DRIFT_ROWS`` rows (default 1,000,000) and written once to a Delta
-table in a temporary folder, so every contender reads the same files. Reference = flights before 2013-07-01,
-current = from 2013-07-01 (the seasons differ: weather features drift, others do not).
+same values) or cut (a uniform sample) to ``BENCH_DRIFT_ROWS`` rows (default 1,000,000) and written
+once to a Delta table in a temporary folder, so every contender reads the same files. Reference =
+flights before 2013-07-01, current = from 2013-07-01 (the seasons differ: weather features drift,
+others do not).
 
 - drift: ``drift.drift_rows`` over the monitored features
   (the monitoring's data drift and data quality: the reference's moments and 1,000 approximate
@@ -91,6 +92,8 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
         gold = spark.read.format("delta").load(gold_path)
         base_rows = gold.count()
         copies = -(-ROWS // base_rows)
+        if copies == 1:  # a larger table is cut by a uniform sample, not by its first files
+            gold = gold.sample(False, min(1.0, 1.02 * ROWS / base_rows), seed=13)
         table = str(base / "rows")
         (
             gold.crossJoin(spark.range(copies).withColumnRenamed("id", "_copy"))

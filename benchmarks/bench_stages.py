@@ -17,8 +17,10 @@ whole of 2013 scaled to N flight rows (``lakehouse_mlops.scale``), then:
 
 Peak RSS per stage (sampled every 0.2 s): the driver's Python, the local-mode JVM (driver and
 executors are one JVM in local mode) and the sum of the Python workers. Prints tables; never asserts
-on time. Set ``BENCH_TMP`` to put the sandboxes elsewhere than the system temp folder and
-``BENCH_KEEP=1`` to keep them (e.g. for ``bench_drift.py``'s ``BENCH_GOLD``).
+on time. Set ``BENCH_TMP`` to put the sandboxes elsewhere than the system temp folder,
+``BENCH_KEEP=1`` to keep them (e.g. for ``bench_drift.py``'s ``BENCH_GOLD``) and
+``BENCH_DRIVER_MEMORY`` (e.g. ``12g``) for a larger local-mode heap than conf's 4g: 10M rows do not
+fit in 4 GiB (the outcomes validation ran out of heap).
 """
 
 from __future__ import annotations
@@ -110,6 +112,11 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
     from lakehouse_mlops.sandbox import make_sandbox
 
     project = make_sandbox(ROOT, base / f"rows_{size}")
+    if os.environ.get("BENCH_DRIVER_MEMORY"):  # read when the first size starts Spark
+        local = project / "conf/local/spark.yml"
+        spark_yml = yaml.safe_load(local.read_text())
+        spark_yml["spark.driver.memory"] = os.environ["BENCH_DRIVER_MEMORY"]
+        local.write_text(yaml.safe_dump(spark_yml))
     landing = project / "data/01_landing"
 
     def record(stage: str, seconds: float, rows: int, peak, note: str = "") -> None:

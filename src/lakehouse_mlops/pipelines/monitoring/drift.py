@@ -63,9 +63,8 @@ def drift_rows(  # noqa: PLR0913 - two windows, two column lists, the settings
     settings = spec.prediction if kind == PREDICTION_DRIFT else spec.numeric
     refs = numeric_profiles(reference, numeric, settings.quantiles, settings.quantile_relative_error)
     usable = [c for c in numeric if refs[c].non_null > 0]
-    ranges = {c: (refs[c].min, refs[c].max) for c in usable}
     splits = {c: bucket_splits(refs[c]) for c in numeric}  # no reference value: one bucket, −∞ to ∞
-    ref_window, cur_window = window_counts([reference, current], splits, categorical, ranges)
+    ref_window, cur_window = window_counts([reference, current], splits, categorical)
     rows = []
     for c in numeric:
         cur = cur_window.numeric[c]

@@ -16,7 +16,7 @@ from pyspark.ml.feature import Bucketizer
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-_ROWS, _BUCKET, _OUTSIDE, _CATEGORY = "rows", "bucket", "outside", "category"
+_ROWS, _BUCKET, _CATEGORY = "rows", "bucket", "category"
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,8 @@ def numeric_profiles(
     columns: list[str],
     n_quantiles: int,
     relative_error: float,
-    ranges: dict[str, tuple[float, float]] | None = None,
 ) -> dict[str, NumericProfile]:
-    """Counts, moments and quantiles of each column, in one job; values outside ``ranges`` are counted.
+    """Counts, moments and quantiles of each column, in one job.
 
     Quantiles are Spark's ``percentile_approx`` (the sketch ``approxQuantile`` uses) at accuracy
     ``1 / relative_error``, computed in the same pass as the moments.
@@ -71,7 +70,6 @@ def numeric_profiles(
     if not columns:
         return {}
     values = frame.select(*[_as_double(c).alias(c) for c in columns])
-    ranges = ranges or {}
     aggregates = [F.count(F.lit(1)).alias("__rows")]
     for c in columns:
         aggregates += [
@@ -81,10 +79,6 @@ def numeric_profiles(
             F.min(c).alias(f"{c}__min"),
             F.max(c).alias(f"{c}__max"),
         ]
-        if c in ranges:
-            low, high = ranges[c]
-            outside = (F.col(c) < F.lit(low)) | (F.col(c) > F.lit(high))
-            aggregates.append(F.count(F.when(outside, 1)).alias(f"{c}__out"))
     probabilities = F.array(*[F.lit(k / n_quantiles) for k in range(1, n_quantiles)])
     accuracy = max(1, round(1 / relative_error))
     aggregates += [F.percentile_approx(c, probabilities, accuracy).alias(f"{c}__q") for c in columns]
@@ -98,7 +92,6 @@ def numeric_profiles(
             min=_number(summary[f"{c}__min"]),
             max=_number(summary[f"{c}__max"]),
             quantiles=np.asarray(summary[f"{c}__q"] or [], dtype=float),  # null: no value at all
-            out_of_range=int(summary.get(f"{c}__out") or 0),
         )
         for c in columns
     }
@@ -109,8 +102,19 @@ def _number(value) -> float:
 
 
 def bucket_splits(profile: NumericProfile) -> np.ndarray:
-    """Bucket edges from the reference quantiles: −∞, distinct quantiles, +∞."""
-    return np.concatenate([[-np.inf], np.unique(profile.quantiles), [np.inf]])
+    """Bucket edges from the reference: −∞, its minimum, its distinct quantiles, just above its
+    maximum, +∞. The first and the last bucket hold exactly the values outside the reference's range.
+    """
+    if profile.non_null == 0:
+        return np.array([-np.inf, np.inf])
+    above_max = np.nextafter(profile.max, np.inf)
+    inner = profile.quantiles[(profile.quantiles > profile.min) & (profile.quantiles < above_max)]
+    return np.concatenate([[-np.inf, profile.min], np.unique(inner), [above_max, np.inf]])
+
+
+def out_of_range(buckets: BucketStats) -> int:
+    """Values below the reference's minimum or above its maximum (the outer buckets of its splits)."""
+    return int(buckets.counts[0] + buckets.counts[-1]) if len(buckets.counts) > 1 else 0
 
 
 def coarse_counts(splits: np.ndarray, counts: np.ndarray, coarse_edges: np.ndarray) -> np.ndarray:
@@ -138,17 +142,15 @@ class WindowCounts:
 
 
 def window_counts(
-    windows: list[DataFrame],
-    splits: dict[str, np.ndarray],
-    categorical: list[str],
-    ranges: dict[str, tuple[float, float]] | None = None,
+    windows: list[DataFrame], splits: dict[str, np.ndarray], categorical: list[str]
 ) -> list[WindowCounts]:
-    """Per window: bucket counts and sums of each numeric column in ``splits`` (with its moments and
-    the values outside ``ranges``), value counts of each categorical column, and the rows.
+    """Per window: bucket counts and sums of each numeric column in ``splits`` (with its moments, and
+    the values outside the reference's range when the splits are ``bucket_splits``), value counts of
+    each categorical column, and the rows.
 
     One job for all the windows: every row becomes (column, bucket or value) pairs, aggregated.
     """
-    numeric, ranges = list(splits), ranges or {}
+    numeric = list(splits)
     tagged = [
         w.select(
             F.lit(i).alias("__w"),
@@ -176,12 +178,9 @@ def window_counts(
         )
 
     pairs = [pair(_ROWS, "", F.lit(""))]  # one per row: the window's size
-    for c in numeric:
-        pairs.append(pair(_BUCKET, c, F.col(f"{c}__b").cast("int").cast("string"), F.col(f"{c}__x")))
-        if c in ranges:
-            low, high = ranges[c]
-            outside = (F.col(f"{c}__x") < F.lit(low)) | (F.col(f"{c}__x") > F.lit(high))
-            pairs.append(pair(_OUTSIDE, c, F.when(outside, F.lit(""))))
+    pairs += [
+        pair(_BUCKET, c, F.col(f"{c}__b").cast("int").cast("string"), F.col(f"{c}__x")) for c in numeric
+    ]
     pairs += [pair(_CATEGORY, c, F.col(f"{c}__c")) for c in categorical]
     counted = (
         selected.select("__w", F.explode(F.array(*pairs)).alias("p"))
@@ -214,7 +213,6 @@ def _window(
     counts = {c: np.zeros(n_buckets[c]) for c in numeric}
     sums = {c: np.zeros(n_buckets[c]) for c in numeric}
     squares, lows, highs = dict.fromkeys(numeric, 0.0), {c: [] for c in numeric}, {c: [] for c in numeric}
-    outside = dict.fromkeys(numeric, 0)
     categories: dict[str, dict[str, int]] = {c: {} for c in categorical}
     for row in counted:
         kind, column, value, n = row["kind"], row["column"], row["value"], int(row["n"])
@@ -225,23 +223,19 @@ def _window(
             squares[column] += row["sum2"]
             lows[column].append(row["min"])
             highs[column].append(row["max"])
-        elif kind == _OUTSIDE:
-            outside[column] = n
         elif kind == _CATEGORY:
             categories[column][value] = n
     return WindowCounts(
         rows,
         {c: BucketStats(counts[c], sums[c]) for c in numeric},
-        {c: _moments(rows, counts[c], sums[c], squares[c], lows[c], highs[c], outside[c]) for c in numeric},
+        {c: _moments(rows, BucketStats(counts[c], sums[c]), squares[c], lows[c], highs[c]) for c in numeric},
         {c: CategoricalProfile(rows=rows, counts=categories[c]) for c in categorical},
     )
 
 
-def _moments(  # noqa: PLR0913 - the sums of one column
-    rows: int, counts: np.ndarray, sums: np.ndarray, squares: float, lows: list, highs: list, outside: int
-) -> NumericProfile:
-    n = int(counts.sum())
-    mean = float(sums.sum() / n) if n else float("nan")
+def _moments(rows: int, buckets: BucketStats, squares: float, lows: list, highs: list) -> NumericProfile:
+    n = int(buckets.counts.sum())
+    mean = float(buckets.sums.sum() / n) if n else float("nan")
     std = float(np.sqrt(max(squares / n - mean * mean, 0.0))) if n else float("nan")
     return NumericProfile(
         rows=rows,
@@ -251,5 +245,5 @@ def _moments(  # noqa: PLR0913 - the sums of one column
         min=min(lows) if lows else float("nan"),
         max=max(highs) if highs else float("nan"),
         quantiles=np.array([]),
-        out_of_range=outside,
+        out_of_range=out_of_range(buckets),
     )
