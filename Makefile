@@ -75,7 +75,7 @@ mlflow-ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
 ingest: setup
-	$(BIN)/kedro run --pipelines ingestion
+	$(BIN)/kedro run --pipelines ingestion --runner ThreadRunner
 
 tables: setup
 	$(BIN)/kedro tables

@@ -26,10 +26,15 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
 def runner():
-    """The runner named by BENCH_RUNNER (SequentialRunner by default, or ThreadRunner)."""
+    """The runner the project's commands use for ingestion, or the one named by BENCH_RUNNER."""
     from kedro.runner import SequentialRunner, ThreadRunner
 
-    return ThreadRunner() if os.environ.get("BENCH_RUNNER") == "ThreadRunner" else SequentialRunner()
+    from lakehouse_mlops.loop import runner_for
+
+    chosen = os.environ.get("BENCH_RUNNER")
+    if chosen is None:
+        return runner_for("ingestion")
+    return ThreadRunner() if chosen == "ThreadRunner" else SequentialRunner()
 
 
 class StageTimer:

@@ -68,10 +68,12 @@ def make_project(tmp_path: Path) -> Path:
 
 
 def run_pipeline(project: Path, pipeline: str, runtime_params: dict | None = None) -> dict:
-    """Run a registered pipeline of the installed package against ``project``'s conf."""
+    """Run a registered pipeline of the installed package against ``project``'s conf, with the runner
+    the project's commands use for it."""
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
+    from lakehouse_mlops.loop import runner_for
     from lakehouse_mlops.tracking import end_leftover_runs
 
     bootstrap_project(PROJECT_ROOT)
@@ -82,6 +84,6 @@ def run_pipeline(project: Path, pipeline: str, runtime_params: dict | None = Non
             conf_source=str(project / "conf"),
             runtime_params=runtime_params or {},
         ) as session:
-            return session.run(pipeline_names=[pipeline])
+            return session.run(pipeline_names=[pipeline], runner=runner_for(pipeline))
     finally:
         end_leftover_runs()
