@@ -106,3 +106,18 @@ def test_wasserstein_from_bucket_counts_and_sums_matches_scipy(discrete):
     oracle = stats.wasserstein_distance(ref, cur)
     # Exact where the CDFs do not cross inside a bucket: always for values on the edges.
     assert value == pytest.approx(oracle, rel=1e-9 if discrete else 1e-3)
+
+
+def test_a_feature_without_reference_values_is_insufficient_not_an_error(spark):
+    ref = spark.createDataFrame([(None, 1.0)] * 2000, "empty double, constant double")
+    cur = spark.createDataFrame(
+        [(float(i), 1.0 + (i % 2)) for i in range(1500)], "empty double, constant double"
+    )
+    rows = numeric_drift_rows(ref, cur, ["empty", "constant"], SPEC)
+    empty = {(r["kind"], r["metric"]): r for r in rows if r["feature"] == "empty"}
+    assert empty["data_drift", "drift_detected"]["status"] == "insufficient"
+    assert empty["data_drift", "drift_detected"]["current_rows"] == 1500
+    assert empty["data_quality", "out_of_range_share"]["value"] == 0.0  # no reference range to leave
+    constant = {(r["kind"], r["metric"]): r for r in rows if r["feature"] == "constant"}
+    assert constant["data_quality", "out_of_range_share"]["value"] == pytest.approx(0.5)  # the 2.0s
+    assert constant["data_drift", "drift_detected"]["flagged"]

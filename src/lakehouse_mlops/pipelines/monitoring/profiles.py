@@ -160,14 +160,22 @@ def window_counts(
         for i, w in enumerate(windows)
     ]
     selected = reduce(DataFrame.unionByName, tagged)
-    if numeric:
-        selected = selected.select(
-            "*", *[F.coalesce(f"{c}__x", F.lit(float("nan"))).alias(f"{c}__v") for c in numeric]
-        )
+    # A column without reference values has one bucket, −∞ to ∞ (Bucketizer needs two at least).
+    bucketed = [c for c in numeric if len(splits[c]) > 2]
+    selected = selected.select(
+        "*",
+        *[
+            F.when(F.col(f"{c}__x").isNotNull(), 0).otherwise(1).alias(f"{c}__b")
+            for c in numeric
+            if c not in bucketed
+        ],
+        *[F.coalesce(f"{c}__x", F.lit(float("nan"))).alias(f"{c}__v") for c in bucketed],
+    )
+    if bucketed:
         selected = Bucketizer(
-            splitsArray=[[float(s) for s in splits[c]] for c in numeric],
-            inputCols=[f"{c}__v" for c in numeric],
-            outputCols=[f"{c}__b" for c in numeric],
+            splitsArray=[[float(s) for s in splits[c]] for c in bucketed],
+            inputCols=[f"{c}__v" for c in bucketed],
+            outputCols=[f"{c}__b" for c in bucketed],
             handleInvalid="keep",  # missing values go to an extra bucket, dropped below
         ).transform(selected)
 
