@@ -129,8 +129,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         Listing the log is much cheaper than ``DeltaTable.history()`` (a Spark job); every commit
         leaves a ``<version>.json`` there, and log cleanup keeps the newest ones.
         """
-        protocol, path = get_protocol_and_path(self._filepath)
-        fs = fsspec.filesystem(protocol)
+        fs, path = self._filesystem()
         log = f"{path.rstrip('/')}/_delta_log"
         if not fs.exists(log):
             return None
@@ -220,8 +219,12 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
             writer.create()
 
     def _fs_path_exists(self) -> bool:
+        fs, path = self._filesystem()
+        return fs.exists(path)
+
+    def _filesystem(self) -> tuple[fsspec.AbstractFileSystem, str]:
         protocol, path = get_protocol_and_path(self._filepath)
-        return fsspec.filesystem(protocol).exists(path)
+        return fsspec.filesystem(protocol), path
 
     def _properties(self) -> dict[str, str]:
         """Table properties, CHECK constraints included (Delta keeps them as properties)."""

@@ -233,10 +233,11 @@ def _window(
             highs[column].append(row["max"])
         elif kind == _CATEGORY:
             categories[column][value] = n
+    buckets = {c: BucketStats(counts[c], sums[c]) for c in numeric}
     return WindowCounts(
         rows,
-        {c: BucketStats(counts[c], sums[c]) for c in numeric},
-        {c: _moments(rows, BucketStats(counts[c], sums[c]), squares[c], lows[c], highs[c]) for c in numeric},
+        buckets,
+        {c: _moments(rows, buckets[c], squares[c], lows[c], highs[c]) for c in numeric},
         {c: CategoricalProfile(rows=rows, counts=categories[c]) for c in categorical},
     )
 
