@@ -60,6 +60,7 @@ MERGE_KEYS = {
     "04_gold/labels": ["flight_key"],
     "05_ml/predictions": ["flight_key", "model_version"],
     "05_ml/monitoring_metrics": ["batch_id", "model_version", "kind", "feature", "metric"],
+    "05_ml/reference_profiles": ["model_name", "model_version", "settings_key", "kind", "feature"],
     "03_silver/_ingestion_audit": ["feed", "_batch_id"],
     "02_bronze/_file_log": ["feed", "source_file"],
 }

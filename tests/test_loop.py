@@ -63,6 +63,21 @@ def test_each_cycle_monitors_and_records_one_decision(lakehouse, replayed, spark
     assert "Monitoring — batch 2013-06" in report and report.count("data:image/png;base64,") == 3
 
 
+def test_each_monitored_version_is_profiled_once_and_then_read(lakehouse, replayed, spark):
+    drift = table(spark, lakehouse, "monitoring_metrics").filter(F.col("kind") == "data_drift")
+    monitored = {r[0] for r in drift.select("model_version").distinct().collect()}
+    profiles = table(spark, lakehouse, "reference_profiles")
+    stored = {(r[0], r[1]) for r in profiles.select("model_version", "settings_key").distinct().collect()}
+    assert {version for version, _ in stored} == monitored and len(stored) == len(monitored)
+    features = drift.filter(F.col("metric") == "drift_detected").select("feature").distinct().count()
+    # per version: every monitored feature, the score and the score histogram
+    assert profiles.count() == len(monitored) * (features + 2)
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{lakehouse / 'data/05_ml/reference_profiles'}`")
+    writes = history.filter(F.col("operation").isin("WRITE", "MERGE", "CREATE TABLE AS SELECT"))
+    # three windows monitored, but each version's profile written once
+    assert writes.count() == len(monitored)
+
+
 def test_replay_writes_the_timeline_and_retrains_on_trigger(lakehouse, replayed):
     frame, summary = replayed
     assert list(frame["batch_id"]) == REPLAYED_MONTHS

@@ -49,6 +49,17 @@ def test_merge_upserts_on_keys_and_skips_unchanged_rows(spark, tmp_path):
     assert (1, "a", 1.0, "x") in as_set(ds.load())
 
 
+def test_insert_new_adds_new_keys_and_never_changes_a_stored_row(spark, tmp_path):
+    ds = table(tmp_path / "t", write_mode="insert_new", merge_keys=["id"])
+    ds.save(rows(spark, [(1, "a", 1.0, "x"), (2, "a", 2.0, "x")]))
+    ds.save(rows(spark, [(2, "b", 20.0, "y"), (3, "b", 3.0, "y")]))
+    assert as_set(ds.load()) == {(1, "a", 1.0, "x"), (2, "a", 2.0, "x"), (3, "b", 3.0, "y")}
+    stored = ds.current_version()
+    ds.save(rows(spark, [(1, "c", 10.0, "z"), (3, "c", 30.0, "z")]))  # every key present: no commit
+    assert ds.current_version() == stored
+    assert len(as_set(ds.load())) == 3
+
+
 def test_replace_partitions_replaces_only_incoming_batches(spark, tmp_path):
     ds = table(tmp_path / "t", write_mode="replace_partitions", partition_by=["batch"])
     ds.save(rows(spark, [(1, "a", 1.0, "x"), (2, "b", 2.0, "x")]))
@@ -133,6 +144,7 @@ def test_not_null_holds_from_the_first_rows(spark, tmp_path):
     [
         ({"write_mode": "upsert"}, "write_mode 'upsert'"),
         ({"write_mode": "merge"}, "needs merge_keys"),
+        ({"write_mode": "insert_new"}, "insert_new. needs merge_keys"),
         ({"write_mode": "replace_partitions"}, "needs partition_by"),
         ({"if_missing": "empty"}, "if_missing 'empty'"),
         ({"constraints": {"bad name": "x > 0"}}, "'bad name' is not a plain identifier"),

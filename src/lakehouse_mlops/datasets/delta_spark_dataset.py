@@ -17,7 +17,8 @@ from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructT
 
 logger = logging.getLogger(__name__)
 
-WRITE_MODES = ("append", "overwrite", "merge", "replace_partitions")
+WRITE_MODES = ("append", "overwrite", "merge", "insert_new", "replace_partitions")
+KEYED_MODES = ("merge", "insert_new")
 IF_MISSING = ("error", "none")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 COMMIT_FILE = re.compile(r"\d{20}\.json")
@@ -32,6 +33,8 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         - ``merge``: upsert on ``merge_keys`` (``DeltaTable.merge``); matched rows are updated only
           when one of ``update_when_changed`` differs (all matched rows when it is empty), unmatched
           rows are inserted.
+        - ``insert_new``: insert the rows whose ``merge_keys`` are not in the table yet and never
+          change a stored row (the first write of a key wins; no commit when every key is present).
         - ``replace_partitions``: replace exactly the ``partition_by`` partitions present in the
           incoming rows (dynamic partition overwrite), e.g. one batch.
 
@@ -78,8 +81,8 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
     ) -> None:
         if write_mode not in WRITE_MODES:
             raise DatasetError(f"write_mode '{write_mode}' is not one of {list(WRITE_MODES)}")
-        if write_mode == "merge" and not merge_keys:
-            raise DatasetError("write_mode 'merge' needs merge_keys (the table's business key)")
+        if write_mode in KEYED_MODES and not merge_keys:
+            raise DatasetError(f"write_mode '{write_mode}' needs merge_keys (the table's business key)")
         if write_mode == "replace_partitions" and not partition_by:
             raise DatasetError("write_mode 'replace_partitions' needs partition_by")
         for name in constraints or {}:
@@ -153,7 +156,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
 
     def save(self, data: DataFrame) -> None:
         # A merge reads its input up to three times (emptiness, changed rows, MERGE): compute it once.
-        cached = self._write_mode == "merge"
+        cached = self._write_mode in KEYED_MODES
         if cached:
             data = data.persist()
         try:
@@ -178,13 +181,13 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         logger.info("%s: committed version %s", self._filepath, self.last_saved_version)
 
     def _write_rows(self, data: DataFrame, into_new_table: bool) -> None:
-        if self._write_mode == "merge" and not into_new_table:
+        if self._write_mode in KEYED_MODES and not into_new_table:
             if not self._merge(data):
                 logger.info("%s: every row already present, table left at its version", self._filepath)
         elif self._write_mode == "replace_partitions":
             self._writer(data, "overwrite").option("partitionOverwriteMode", "dynamic").save(self._filepath)
         else:  # append, overwrite, and the first merge into a new table (nothing to match yet)
-            mode = "append" if self._write_mode == "merge" else self._write_mode
+            mode = "append" if self._write_mode in KEYED_MODES else self._write_mode
             self._writer(data, mode).save(self._filepath)
 
     def _writer(self, data: DataFrame, mode: str):
@@ -252,9 +255,10 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
     def _merge(self, data: DataFrame) -> bool:
         """MERGE ``data`` on the keys; returns False when no row would change (no commit)."""
         target = DeltaTable.forPath(self._spark(), self._filepath)
-        if self._update_when_changed:
+        inserts_only = self._write_mode == "insert_new"
+        if self._update_when_changed or inserts_only:
             # Delta commits even a merge that changes nothing; keep only new or changed rows.
-            same = [*self._merge_keys, *self._update_when_changed]
+            same = [*self._merge_keys, *([] if inserts_only else self._update_when_changed)]
             current = target.toDF().select(*same)
             data = data.join(current, _null_safe_equal(data, current, same), "left_anti")
             if data.isEmpty():
@@ -264,7 +268,8 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
             [F.col(f"target.`{k}`") == F.col(f"source.`{k}`") for k in self._merge_keys],
         )
         merge = target.alias("target").merge(data.alias("source"), on)
-        merge = merge.whenMatchedUpdateAll(condition=self._changed_condition())
+        if not inserts_only:
+            merge = merge.whenMatchedUpdateAll(condition=self._changed_condition())
         merge.whenNotMatchedInsertAll().execute()
         return True
 

@@ -16,9 +16,9 @@ from lakehouse_mlops.pipelines.monitoring.profiles import (
     BucketStats,
     CategoricalProfile,
     NumericProfile,
-    bucket_splits,
+    ReferenceProfile,
     coarse_counts,
-    numeric_profiles,
+    profile_reference,
     window_counts,
 )
 
@@ -45,7 +45,44 @@ def metric(kind: str, feature: str, name: str, value: float, **extra) -> dict:
     return row
 
 
-def drift_rows(  # noqa: PLR0913 - two windows, two column lists, the settings
+def drift_rows(
+    reference: ReferenceProfile, current: DataFrame, spec: MonitoringSpec, kind: str = DATA_DRIFT
+) -> list[dict]:
+    """Drift and quality of the current window against the reference's profile: numeric columns
+    (KS, normalised Wasserstein, PSI; nulls, out of range) and categorical ones (Jensen–Shannon,
+    chi-square; nulls, unseen categories).
+
+    One Spark job: each reference bucket's count and sum of values in the current window, and its
+    categories; the current window needs no quantile sketch of its own.
+    """
+    settings = spec.prediction if kind == PREDICTION_DRIFT else spec.numeric
+    numeric, categorical = list(reference.splits), list(reference.categories)
+    (window,) = window_counts([current], reference.splits, categorical)
+    rows = []
+    for c in numeric:
+        ref, cur = reference.numeric[c], window.numeric[c]
+        if ref.non_null > 0:
+            rows += _numeric_feature(
+                c,
+                ref,
+                cur,
+                reference.splits[c],
+                reference.buckets[c],
+                window.buckets[c],
+                settings,
+                spec,
+                kind,
+            )
+        else:
+            rows.append(_insufficient(kind, c, ref.non_null, cur.non_null))
+        if kind == DATA_DRIFT:
+            rows += _numeric_quality(c, ref, cur, spec)
+    for c in categorical:
+        rows += _categorical_feature(c, reference.categories[c], window.categories[c], spec)
+    return rows
+
+
+def compare_windows(  # noqa: PLR0913 - two windows, two column lists, the settings
     reference: DataFrame,
     current: DataFrame,
     numeric: list[str],
@@ -53,39 +90,19 @@ def drift_rows(  # noqa: PLR0913 - two windows, two column lists, the settings
     spec: MonitoringSpec,
     kind: str = DATA_DRIFT,
 ) -> list[dict]:
-    """Drift and quality of numeric columns (KS, normalised Wasserstein, PSI; nulls, out of range)
-    and of categorical ones (Jensen–Shannon, chi-square; nulls, unseen categories).
-
-    Two Spark jobs: the reference's profiles (moments and quantiles: the bucket edges), then one
-    aggregation over both windows of each bucket's count and sum and of the categories; the current
-    window needs no quantile sketch of its own.
-    """
+    """``drift_rows`` with the reference window profiled first (three jobs in all)."""
     settings = spec.prediction if kind == PREDICTION_DRIFT else spec.numeric
-    refs = numeric_profiles(reference, numeric, settings.quantiles, settings.quantile_relative_error)
-    usable = [c for c in numeric if refs[c].non_null > 0]
-    splits = {c: bucket_splits(refs[c]) for c in numeric}  # no reference value: one bucket, −∞ to ∞
-    ref_window, cur_window = window_counts([reference, current], splits, categorical)
-    rows = []
-    for c in numeric:
-        cur = cur_window.numeric[c]
-        if c in usable:
-            rows += _numeric_feature(
-                c, refs[c], cur, splits[c], ref_window.buckets[c], cur_window.buckets[c], settings, spec, kind
-            )
-        else:
-            rows.append(_insufficient(kind, c, refs[c].non_null, cur.non_null))
-        if kind == DATA_DRIFT:
-            rows += _numeric_quality(c, refs[c], cur, spec)
-    for c in categorical:
-        rows += _categorical_feature(c, ref_window.categories[c], cur_window.categories[c], spec)
-    return rows
+    profile = profile_reference(
+        reference, numeric, categorical, settings.quantiles, settings.quantile_relative_error
+    )
+    return drift_rows(profile, current, spec, kind)
 
 
 def numeric_drift_rows(
     reference: DataFrame, current: DataFrame, columns: list[str], spec: MonitoringSpec, kind: str = DATA_DRIFT
 ) -> list[dict]:
-    """``drift_rows`` of numeric columns only (the prediction drift of the scores)."""
-    return drift_rows(reference, current, columns, [], spec, kind)
+    """``compare_windows`` of numeric columns only (e.g. the prediction drift of the scores)."""
+    return compare_windows(reference, current, columns, [], spec, kind)
 
 
 def _numeric_feature(  # noqa: PLR0913 - one feature's profiles and counts
@@ -172,8 +189,8 @@ def _quality(column: str, name: str, value: float, limit: float, enough: bool, s
 def categorical_drift_rows(
     reference: DataFrame, current: DataFrame, columns: list[str], spec: MonitoringSpec
 ) -> list[dict]:
-    """``drift_rows`` of categorical columns only."""
-    return drift_rows(reference, current, [], columns, spec)
+    """``compare_windows`` of categorical columns only."""
+    return compare_windows(reference, current, [], columns, spec)
 
 
 def _categorical_feature(

@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -24,12 +25,19 @@ from lakehouse_mlops.pipelines.monitoring.drift import (
     INSUFFICIENT,
     PREDICTION_DRIFT,
     drift_rows,
-    numeric_drift_rows,
 )
 from lakehouse_mlops.pipelines.monitoring.performance import (
     PERFORMANCE,
     performance_by_version,
     performance_rows,
+)
+from lakehouse_mlops.pipelines.monitoring.profiles import histogram_counts, profile_reference
+from lakehouse_mlops.pipelines.monitoring.reference import (
+    PROFILE_SCHEMA,
+    ReferenceProfiles,
+    profile_rows,
+    profiles_from_rows,
+    settings_key,
 )
 from lakehouse_mlops.pipelines.promotion.nodes import decision_rows
 from lakehouse_mlops.pipelines.training.config import parse_training
@@ -37,6 +45,9 @@ from lakehouse_mlops.pipelines.training.config import parse_training
 logger = logging.getLogger(__name__)
 SUMMARY = "summary"
 SCORE_HISTOGRAM_BINS = 20
+SCORE_HISTOGRAM_EDGES = np.array([i / SCORE_HISTOGRAM_BINS for i in range(SCORE_HISTOGRAM_BINS + 1)])
+#: the table whose pinned version (in the model version's lineage) holds the reference window
+REFERENCE_TABLE = "gold_flight_features"
 METRIC_SCHEMA = (
     "batch_id string, monitored_batch_id string, model_name string, model_version string, kind string, "
     "feature string, metric string, value double, threshold double, p_value double, flagged boolean, "
@@ -66,7 +77,7 @@ def monitored_model(predictions: DataFrame, training: dict, monitoring: dict) ->
 def reference_window(monitored: dict) -> DataFrame:
     """The monitored version's training window (train + validation), at the Delta version it read."""
     tags = monitored["tags"]
-    features = load_pinned(tags, "gold_flight_features")
+    features = load_pinned(tags, REFERENCE_TABLE)
     return features.filter(
         (F.col("flight_date") >= F.lit(tags["window.train_start"]))
         & (F.col("flight_date") < F.lit(tags["window.test_start"]))
@@ -77,36 +88,103 @@ def current_window(features: DataFrame, monitored: dict) -> DataFrame:
     return features.filter(F.col("batch_id") == monitored["batch_id"])
 
 
-def drift_metrics(
-    reference: DataFrame,
-    current: DataFrame,
-    predictions: DataFrame,
-    monitored: dict,
-    training: dict,
-    monitoring: dict,
-) -> tuple[list[dict], dict]:
-    """Data drift and data quality per feature, prediction drift of the deployed model, and the two
-    score histograms (for the report)."""
+def reference_profiles(
+    stored: DataFrame | None, monitored: dict, training: dict, monitoring: dict
+) -> tuple[ReferenceProfiles, DataFrame]:
+    """The monitored version's reference profiles, and the rows to add to ``reference_profiles``.
+
+    Read from the table when this version was profiled before with the same settings; otherwise
+    computed from its training window (and its scores there) and returned as new rows. Either way
+    the profiles come from the rows, so the first run and every later one compare alike.
+    """
     spec, features = parse_monitoring(monitoring), parse_training(training).features
     numeric = [c for c in features.numeric if c not in spec.exclude_features]
     categorical = [c for c in features.categorical if c not in spec.exclude_features]
-    rows = drift_rows(reference, current, numeric, categorical, spec)
-    # the reference is scored on the executors once, then read by several small jobs
-    reference_scores = with_probability(reference, registry_uri(monitored)).select("probability").persist()
+    key = settings_key(numeric, categorical, spec, SCORE_HISTOGRAM_BINS)
+    rows = _stored_profile(stored, monitored, key)
+    if rows:
+        logger.info("version %s: reference profile %s read from the table", monitored["version"], key)
+        return profiles_from_rows(rows), _profile_frame([])
+    logger.info("version %s: profiling its reference window (settings %s)", monitored["version"], key)
+    rows = profile_rows(_profile(monitored, numeric, categorical, spec), _profile_identity(monitored, key))
+    return profiles_from_rows(rows), _profile_frame(rows)
+
+
+def _stored_profile(stored: DataFrame | None, monitored: dict, key: str) -> list[dict]:
+    if stored is None:
+        return []
+    found = stored.filter(
+        (F.col("model_name") == monitored["name"])
+        & (F.col("model_version") == monitored["version"])
+        & (F.col("settings_key") == key)
+    )
+    return [r.asDict() for r in found.collect()]
+
+
+def _profile(monitored: dict, numeric: list[str], categorical: list[str], spec) -> ReferenceProfiles:
+    reference = reference_window(monitored)
+    data = profile_reference(
+        reference, numeric, categorical, spec.numeric.quantiles, spec.numeric.quantile_relative_error
+    )
+    # the reference is scored on the executors once, then read by the three small jobs below
+    scores = with_probability(reference, registry_uri(monitored)).select("probability").persist()
+    try:
+        return ReferenceProfiles(
+            data=data,
+            scores=profile_reference(
+                scores,
+                ["probability"],
+                [],
+                spec.prediction.quantiles,
+                spec.prediction.quantile_relative_error,
+            ),
+            score_edges=SCORE_HISTOGRAM_EDGES,
+            score_counts=histogram_counts(scores, "probability", SCORE_HISTOGRAM_BINS),
+        )
+    finally:
+        scores.unpersist()
+
+
+def _profile_identity(monitored: dict, key: str) -> dict:
+    tags = monitored["tags"]
+    return {
+        "model_name": monitored["name"],
+        "model_version": monitored["version"],
+        "settings_key": key,
+        "source_table": tags[f"{registry.LINEAGE_PREFIX}{REFERENCE_TABLE}.path"],
+        "source_version": int(tags[f"{registry.LINEAGE_PREFIX}{REFERENCE_TABLE}.version"]),
+        "window_start": tags["window.train_start"],
+        "window_end": tags["window.test_start"],
+        "computed_at": datetime.now(UTC).replace(tzinfo=None),
+    }
+
+
+def _profile_frame(rows: list[dict]) -> DataFrame:
+    columns = [c.split()[0] for c in PROFILE_SCHEMA.split(", ")]
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    return spark.createDataFrame([[r.get(c) for c in columns] for r in rows], PROFILE_SCHEMA)
+
+
+def drift_metrics(
+    profiles: ReferenceProfiles,
+    current: DataFrame,
+    predictions: DataFrame,
+    monitored: dict,
+    monitoring: dict,
+) -> tuple[list[dict], dict]:
+    """Data drift and data quality per feature, prediction drift of the deployed model, and the two
+    score histograms (for the report): one Spark job for the features, two for the scores."""
+    spec = parse_monitoring(monitoring)
+    rows = drift_rows(profiles.data, current, spec)
     current_scores = predictions.filter(
         (F.col("batch_id") == monitored["batch_id"]) & (F.col("model_version") == monitored["version"])
     ).select("probability")
-    try:
-        rows += numeric_drift_rows(
-            reference_scores, current_scores, ["probability"], spec, kind=PREDICTION_DRIFT
-        )
-        histogram = {
-            "edges": [i / SCORE_HISTOGRAM_BINS for i in range(SCORE_HISTOGRAM_BINS + 1)],
-            "reference": _score_shares(reference_scores),
-            "current": _score_shares(current_scores),
-        }
-    finally:
-        reference_scores.unpersist()
+    rows += drift_rows(profiles.scores, current_scores, spec, kind=PREDICTION_DRIFT)
+    histogram = {
+        "edges": [float(e) for e in profiles.score_edges],
+        "reference": _shares(profiles.score_counts),
+        "current": _shares(histogram_counts(current_scores, "probability", len(profiles.score_counts))),
+    }
     drifted = [
         r["feature"]
         for r in rows
@@ -117,11 +195,9 @@ def drift_metrics(
     return tagged, histogram
 
 
-def _score_shares(scores: DataFrame) -> list[float]:
-    bins = F.least(F.floor(F.col("probability") * SCORE_HISTOGRAM_BINS), F.lit(SCORE_HISTOGRAM_BINS - 1))
-    counts = dict(scores.groupBy(bins.alias("b")).count().collect())
-    total = sum(counts.values()) or 1
-    return [counts.get(i, 0) / total for i in range(SCORE_HISTOGRAM_BINS)]
+def _shares(counts) -> list[float]:
+    total = float(counts.sum()) or 1.0
+    return [float(n) / total for n in counts]
 
 
 def registry_uri(monitored: dict) -> str:

@@ -16,7 +16,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "monitored_model",
                 name="pick_monitored_model",
             ),
-            node(nodes.reference_window, "monitored_model", "monitoring_reference", name="reference_window"),
+            node(
+                nodes.reference_profiles,
+                ["stored_reference_profiles", "monitored_model", "params:training", "params:monitoring"],
+                ["monitoring_reference_profiles", "ml_reference_profiles"],
+                name="profile_reference",
+            ),
             node(
                 nodes.current_window,
                 ["gold_flight_features", "monitored_model"],
@@ -26,11 +31,10 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 nodes.drift_metrics,
                 [
-                    "monitoring_reference",
+                    "monitoring_reference_profiles",
                     "monitoring_current",
                     "ml_predictions",
                     "monitored_model",
-                    "params:training",
                     "params:monitoring",
                 ],
                 ["drift_rows", "score_histograms"],

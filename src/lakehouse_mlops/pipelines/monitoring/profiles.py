@@ -3,6 +3,8 @@
 ``numeric_profiles`` (moments and quantiles of every numeric column: the reference's bucket edges)
 is one aggregation; ``window_counts`` (per window: count and sum of each numeric column in each
 reference-quantile bucket, category counts, rows) is one grouped aggregation over all the windows.
+``profile_reference`` is both for a reference window (two jobs), ``ReferenceProfile`` what a later
+window is compared with (one job: ``window_counts`` on its splits).
 Nothing here collects rows: at most a few thousand numbers per column.
 """
 
@@ -214,6 +216,31 @@ def window_counts(
     ]
 
 
+@dataclass(frozen=True)
+class ReferenceProfile:
+    """A reference window reduced to what drift needs: per numeric column its profile (moments,
+    quantiles), bucket edges and each bucket's count and sum; per categorical column its counts."""
+
+    numeric: dict[str, NumericProfile]
+    splits: dict[str, np.ndarray]
+    buckets: dict[str, BucketStats]
+    categories: dict[str, CategoricalProfile]
+
+
+def profile_reference(
+    frame: DataFrame,
+    numeric: list[str],
+    categorical: list[str],
+    n_quantiles: int,
+    relative_error: float,
+) -> ReferenceProfile:
+    """The reference's profile in two jobs: moments and quantiles, then counts and sums per bucket."""
+    profiles = numeric_profiles(frame, numeric, n_quantiles, relative_error)
+    splits = {c: bucket_splits(profiles[c]) for c in numeric}  # no value at all: one bucket, −∞ to ∞
+    (window,) = window_counts([frame], splits, categorical)
+    return ReferenceProfile(profiles, splits, window.buckets, window.categories)
+
+
 def _window(
     counted: list, numeric: list[str], n_buckets: dict[str, int], categorical: list[str]
 ) -> WindowCounts:
@@ -256,3 +283,10 @@ def _moments(rows: int, buckets: BucketStats, squares: float, lows: list, highs:
         quantiles=np.array([]),
         out_of_range=out_of_range(buckets),
     )
+
+
+def histogram_counts(frame: DataFrame, column: str, bins: int) -> np.ndarray:
+    """How many values of a column in [0, 1] fall in each of ``bins`` equal bins (1.0 in the last)."""
+    index = F.least(F.floor(F.col(column) * bins), F.lit(bins - 1)).cast("int")
+    counts = dict(frame.filter(F.col(column).isNotNull()).groupBy(index.alias("b")).count().collect())
+    return np.array([counts.get(i, 0) for i in range(bins)], dtype=float)
