@@ -9,10 +9,13 @@ once to a Delta table in a temporary folder, so every contender reads the same f
 flights before 2013-07-01, current = from 2013-07-01 (the seasons differ: weather features drift,
 others do not).
 
-- drift: ``drift.drift_rows`` over the monitored features
-  (the monitoring's data drift and data quality: the reference's moments and 1,000 approximate
-  quantiles, then both windows' counts and sums per reference-quantile bucket and category counts;
-  KS, normalised Wasserstein, PSI, Jensen–Shannon, chi-square);
+- drift of a window: ``drift.drift_rows`` of the current window against the reference's stored
+  profile (what every monitoring run of a model version does after its first: one Spark job, each
+  partition's counts and sums per reference-quantile bucket and category counts by numpy on the
+  executors; then KS, normalised Wasserstein, PSI, Jensen–Shannon, chi-square and the quality checks),
+  against a plain scan of the same window;
+- first window of a version: ``drift.compare_windows`` (the reference profiled first: moments and
+  1,000 approximate quantiles, its bucket counts; then the window), against a plain scan of both;
 - plain scan: one ``agg`` of count and mean (numeric) / count and max (categorical) of the same
   columns over the same rows (one Spark job; the floor for anything that reads them);
 - Evidently (when importable; it is not a project dependency): ``DataDriftPreset`` with normalised
@@ -75,7 +78,9 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
     from pyspark.sql import functions as F
 
     from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
-    from lakehouse_mlops.pipelines.monitoring.drift import drift_rows
+    from lakehouse_mlops.pipelines.monitoring.drift import compare_windows, drift_rows
+    from lakehouse_mlops.pipelines.monitoring.profiles import profile_reference
+    from lakehouse_mlops.pipelines.monitoring.reference import profiles_from_rows
     from lakehouse_mlops.pipelines.training.config import parse_training
     from lakehouse_mlops.spark_session import build_spark_session
 
@@ -113,32 +118,43 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
             flush=True,
         )
 
-        def drift():
-            return drift_rows(reference, current, numeric, categorical, spec)
+        settings = spec.numeric
+        profile = profile_reference(
+            reference, numeric, categorical, settings.quantiles, settings.quantile_relative_error
+        )
+        profiles = str(base / "reference_profiles")
+        store_profile(profile, profiles)
 
-        def scan():
+        def window_drift():
+            """As a monitoring run after a version's first: read its stored profile, count the window."""
+            stored = [r.asDict() for r in spark.read.format("delta").load(profiles).collect()]
+            return drift_rows(profiles_from_rows(stored).data, current, spec)
+
+        def scan(rows):
             aggregates = [F.count(F.lit(1))]
             for c in numeric:
                 aggregates += [F.count(c), F.avg(c)]
             for c in categorical:
                 aggregates += [F.count(c), F.max(c)]
-            return frame.agg(*aggregates).collect()
+            return rows.agg(*aggregates).collect()
 
-        timings = {"drift": [], "scan": []}
-        found = []
-        for _ in range(2):
-            seconds, found, at = timed(drift)
-            timings["drift"].append((seconds, at))
-            seconds, _, at = timed(scan)
-            timings["scan"].append((seconds, at))
-        drift_s = min(s for s, _ in timings["drift"])
-        scan_s = min(s for s, _ in timings["scan"])
-        parts = breakdown(reference, current, numeric, categorical, spec)
-        ours = {
-            r["feature"]: bool(r["flagged"])
-            for r in found
-            if r["kind"] == "data_drift" and r["metric"] == "drift_detected"
+        contenders = {
+            "window": window_drift,
+            "window_scan": lambda: scan(current),
+            "first": lambda: compare_windows(reference, current, numeric, categorical, spec),
+            "both_scan": lambda: scan(frame),
         }
+        timings = {name: [] for name in contenders}
+        results = {}
+        for _ in range(2):
+            for name, contender in contenders.items():
+                seconds, results[name], at = timed(contender)
+                timings[name].append((seconds, at))
+        best = {name: min(s for s, _ in runs) for name, runs in timings.items()}
+        found = results["window"]
+        same = _verdicts(found) == _verdicts(results["first"])
+        parts = breakdown(reference, current, numeric, categorical, spec)
+        ours = _verdicts(found)
         values = {
             (r["feature"], r["metric"]): r["value"]
             for r in found
@@ -155,27 +171,33 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
 
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"{rows:,} rows: reference {len(ref_pd):,} (Jan-Jun), current {len(cur_pd):,} (Jul-Dec)")
-    print(f"{'contender':<44} {'seconds':>8} {'rows/s':>10} {'vs scan':>8}  load (per run)")
-    for name, label in [
-        ("drift", "drift: Spark profiles + statistics"),
-        ("scan", "plain Spark scan (one agg)"),
+    print(f"{'contender':<52} {'seconds':>8} {'rows/s':>10} {'vs scan':>8}  load (per run)")
+    windows = {"window": len(cur_pd), "window_scan": len(cur_pd), "first": rows, "both_scan": rows}
+    for name, label, scan_name in [
+        ("window", "drift of a window (stored reference profile)", "window_scan"),
+        ("window_scan", "plain Spark scan of the window (one agg)", "window_scan"),
+        ("first", "first window of a version: profile + drift", "both_scan"),
+        ("both_scan", "plain Spark scan of both windows (one agg)", "both_scan"),
     ]:
-        best = min(s for s, _ in timings[name])
         runs = ", ".join(f"{s:.1f} s @ {at}" for s, at in timings[name])
-        print(f"{label:<44} {best:>8.1f} {rows / best:>10,.0f} {best / scan_s:>8.2f}  {runs}")
+        print(
+            f"{label:<52} {best[name]:>8.1f} {windows[name] / best[name]:>10,.0f} "
+            f"{best[name] / best[scan_name]:>8.2f}  {runs}"
+        )
+    print(f"same verdicts from the stored profile and from profiling anew: {same}")
     print("where the drift time goes (each part once):")
     for name, (seconds, at) in parts.items():
-        print(f"  {name:<42} {seconds:>8.1f} {'':>20}  {at}")
-    print(f"{'toPandas of the same rows (for Evidently)':<44} {to_pandas_s:>8.1f} {'':>20}  {to_pandas_load}")
+        print(f"  {name:<50} {seconds:>8.1f} {'':>20}  {at}")
+    print(f"{'toPandas of the same rows (for Evidently)':<52} {to_pandas_s:>8.1f} {'':>20}  {to_pandas_load}")
     if evidently is None:
         print("Evidently: skipped (not importable in this environment)")
     else:
         seconds, verdicts, scores, version, at = evidently
         print(
-            f"{'Evidently ' + version + ' DataDriftPreset (pandas)':<44} {seconds:>8.1f} "
-            f"{rows / seconds:>10,.0f} {seconds / scan_s:>8.2f}  {at}"
+            f"{'Evidently ' + version + ' DataDriftPreset (pandas)':<52} {seconds:>8.1f} "
+            f"{rows / seconds:>10,.0f} {seconds / best['both_scan']:>8.2f}  {at}"
         )
-        print(f"Evidently / Spark drift: {seconds / drift_s:.2f}x (pandas conversion not included)")
+        print(f"Evidently / first window: {seconds / best['first']:.2f}x (pandas conversion not included)")
     print("\nper feature: our verdict (Wasserstein/PSI or JS, with significance) vs Evidently's")
     print(
         f"{'feature':<24} {'W norm':>7} {'PSI':>7} {'JS(b2)':>7} {'ours':>6} {'evid. score':>11} {'evid.':>6}"
@@ -195,26 +217,55 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
     return 0
 
 
+def store_profile(profile, path: str) -> None:
+    """The data profile as rows of a ``reference_profiles`` table (no score profile here)."""
+    from datetime import datetime
+
+    import numpy as np
+
+    from lakehouse_mlops.pipelines.monitoring.profiles import ReferenceProfile
+    from lakehouse_mlops.pipelines.monitoring.reference import ReferenceProfiles, profile_frame, profile_rows
+
+    no_scores = ReferenceProfile({}, {}, {}, {})
+    identity = {
+        "model_name": "bench",
+        "model_version": "1",
+        "settings_key": "bench",
+        "computed_at": datetime.now(),
+    }
+    rows = profile_rows(ReferenceProfiles(profile, no_scores, np.array([0.0, 1.0]), np.zeros(1)), identity)
+    profile_frame(rows).write.format("delta").save(path)
+
+
 def breakdown(reference, current, numeric: list[str], categorical: list[str], spec) -> dict:
-    """The drift computation's two Spark jobs, each timed once."""
+    """The three Spark jobs of a version's first window, each timed once (later windows: the last)."""
     from lakehouse_mlops.pipelines.monitoring.profiles import bucket_splits, numeric_profiles, window_counts
 
     settings = spec.numeric
     profiles = numeric_profiles(reference, numeric, settings.quantiles, settings.quantile_relative_error)
     splits = {c: bucket_splits(p) for c, p in profiles.items()}
     steps = {
-        f"reference profile: moments + {settings.quantiles} quantiles": lambda: numeric_profiles(
+        f"reference: moments + {settings.quantiles} quantiles": lambda: numeric_profiles(
             reference, numeric, settings.quantiles, settings.quantile_relative_error
         ),
-        "both windows: bucket counts and sums + categories (explode + aggregate)": lambda: window_counts(
-            [reference, current], splits, categorical
+        "reference: bucket counts and sums + categories": lambda: window_counts(
+            [reference], splits, categorical
         ),
+        "window: bucket counts and sums + categories": lambda: window_counts([current], splits, categorical),
     }
     parts = {}
     for name, step in steps.items():
         seconds, _, at = timed(step)
         parts[name] = (seconds, at)
     return parts
+
+
+def _verdicts(rows: list[dict]) -> dict[str, bool]:
+    return {
+        r["feature"]: bool(r["flagged"])
+        for r in rows
+        if r["kind"] == "data_drift" and r["metric"] == "drift_detected"
+    }
 
 
 def _f(value) -> str:

@@ -12,10 +12,11 @@ import yaml
 from lakehouse_mlops.datasets import DeltaSparkDataset
 from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
 from lakehouse_mlops.pipelines.monitoring.drift import PREDICTION_DRIFT, drift_rows
-from lakehouse_mlops.pipelines.monitoring.nodes import SCORE_HISTOGRAM_EDGES, _profile_frame
+from lakehouse_mlops.pipelines.monitoring.nodes import SCORE_HISTOGRAM_EDGES
 from lakehouse_mlops.pipelines.monitoring.profiles import histogram_counts, profile_reference
 from lakehouse_mlops.pipelines.monitoring.reference import (
     ReferenceProfiles,
+    profile_frame,
     profile_rows,
     profiles_from_rows,
     settings_key,
@@ -77,7 +78,7 @@ def test_drift_against_the_stored_profile_equals_drift_against_the_computed_one(
     reference, current = windows
     computed = _profiles(reference)
     table = _table(tmp_path / "reference_profiles")
-    table.save(_profile_frame(profile_rows(computed, IDENTITY)))
+    table.save(profile_frame(profile_rows(computed, IDENTITY)))
     stored = profiles_from_rows([r.asDict() for r in table.load().collect()])
 
     for kind, profile, again, window in (
@@ -96,9 +97,9 @@ def test_drift_against_the_stored_profile_equals_drift_against_the_computed_one(
 def test_storing_a_profile_again_adds_nothing(spark, windows, tmp_path):
     rows = profile_rows(_profiles(windows[0]), IDENTITY)
     table = _table(tmp_path / "reference_profiles")
-    table.save(_profile_frame(rows))
+    table.save(profile_frame(rows))
     first = table.current_version()
-    table.save(_profile_frame(rows))
+    table.save(profile_frame(rows))
     # the data: 3 numeric and 1 categorical feature; the score; its histogram
     assert table.load().count() == len(rows) == 3 + 1 + 1 + 1
     assert table.current_version() == first

@@ -11,6 +11,10 @@ earlier batches have landed, measure realised performance per batch and model ve
 - performance: AUC, Brier, calibration error, positive vs predicted rate, against the version's test
   metrics recorded at training.
 
+The reference side (the training window's and its scores' profiles: quantile buckets with counts and
+sums, moments, categories) is computed on the first monitoring run of a model version and kept in
+``reference_profiles`` (Delta); later windows read it, so a window costs one Spark job.
+
 Everything is appended to ``monitoring_metrics`` (Delta), rendered as a self-contained HTML report
 (``data/08_reporting/monitoring/``, also an MLflow artifact), and the policy
 (``conf/base/parameters_monitoring.yml``) records ``none``, ``alert`` or ``retrain`` with its reasons in

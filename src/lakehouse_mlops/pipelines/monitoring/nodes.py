@@ -33,8 +33,8 @@ from lakehouse_mlops.pipelines.monitoring.performance import (
 )
 from lakehouse_mlops.pipelines.monitoring.profiles import histogram_counts, profile_reference
 from lakehouse_mlops.pipelines.monitoring.reference import (
-    PROFILE_SCHEMA,
     ReferenceProfiles,
+    profile_frame,
     profile_rows,
     profiles_from_rows,
     settings_key,
@@ -104,10 +104,10 @@ def reference_profiles(
     rows = _stored_profile(stored, monitored, key)
     if rows:
         logger.info("version %s: reference profile %s read from the table", monitored["version"], key)
-        return profiles_from_rows(rows), _profile_frame([])
+        return profiles_from_rows(rows), profile_frame([])
     logger.info("version %s: profiling its reference window (settings %s)", monitored["version"], key)
     rows = profile_rows(_profile(monitored, numeric, categorical, spec), _profile_identity(monitored, key))
-    return profiles_from_rows(rows), _profile_frame(rows)
+    return profiles_from_rows(rows), profile_frame(rows)
 
 
 def _stored_profile(stored: DataFrame | None, monitored: dict, key: str) -> list[dict]:
@@ -157,12 +157,6 @@ def _profile_identity(monitored: dict, key: str) -> dict:
         "window_end": tags["window.test_start"],
         "computed_at": datetime.now(UTC).replace(tzinfo=None),
     }
-
-
-def _profile_frame(rows: list[dict]) -> DataFrame:
-    columns = [c.split()[0] for c in PROFILE_SCHEMA.split(", ")]
-    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
-    return spark.createDataFrame([[r.get(c) for c in columns] for r in rows], PROFILE_SCHEMA)
 
 
 def drift_metrics(

@@ -2,7 +2,8 @@
 
 ``numeric_profiles`` (moments and quantiles of every numeric column: the reference's bucket edges)
 is one aggregation; ``window_counts`` (per window: count and sum of each numeric column in each
-reference-quantile bucket, category counts, rows) is one grouped aggregation over all the windows.
+reference-quantile bucket, category counts, rows) is one pass over all the windows, each partition
+reduced by numpy on the executors.
 ``profile_reference`` is both for a reference window (two jobs), ``ReferenceProfile`` what a later
 window is compared with (one job: ``window_counts`` on its splits).
 Nothing here collects rows: at most a few thousand numbers per column.
@@ -14,11 +15,17 @@ from dataclasses import dataclass, field
 from functools import reduce
 
 import numpy as np
-from pyspark.ml.feature import Bucketizer
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-_ROWS, _BUCKET, _CATEGORY = "rows", "bucket", "category"
+from lakehouse_mlops.pipelines.monitoring.bucket_counts import (
+    BUCKET,
+    CATEGORY,
+    MOMENTS,
+    PARTIAL_DDL,
+    ROWS,
+    PartitionCounter,
+)
 
 
 @dataclass(frozen=True)
@@ -150,65 +157,39 @@ def window_counts(
     the values outside the reference's range when the splits are ``bucket_splits``), value counts of
     each categorical column, and the rows.
 
-    One job for all the windows: every row becomes (column, bucket or value) pairs, aggregated.
+    One job for all the windows: every partition is reduced to counts by numpy on the executors
+    (``bucket_counts``), and the partitions' counts are added up by Spark.
     """
     numeric = list(splits)
-    tagged = [
-        w.select(
-            F.lit(i).alias("__w"),
-            *[_as_double(c).alias(f"{c}__x") for c in numeric],
-            *[F.col(c).cast("string").alias(f"{c}__c") for c in categorical],
-        )
-        for i, w in enumerate(windows)
-    ]
-    selected = reduce(DataFrame.unionByName, tagged)
-    # A column without reference values has one bucket, −∞ to ∞ (Bucketizer needs two at least).
-    bucketed = [c for c in numeric if len(splits[c]) > 2]
-    selected = selected.select(
-        "*",
-        *[
-            F.when(F.col(f"{c}__x").isNotNull(), 0).otherwise(1).alias(f"{c}__b")
-            for c in numeric
-            if c not in bucketed
+    selected = reduce(
+        DataFrame.unionByName,
+        [
+            w.select(
+                F.lit(i).cast("int").alias("window"),
+                *[_as_double(c).alias(f"n{j}") for j, c in enumerate(numeric)],
+                *[F.col(c).cast("string").alias(f"c{j}") for j, c in enumerate(categorical)],
+            )
+            for i, w in enumerate(windows)
         ],
-        *[F.coalesce(f"{c}__x", F.lit(float("nan"))).alias(f"{c}__v") for c in bucketed],
     )
-    if bucketed:
-        selected = Bucketizer(
-            splitsArray=[[float(s) for s in splits[c]] for c in bucketed],
-            inputCols=[f"{c}__v" for c in bucketed],
-            outputCols=[f"{c}__b" for c in bucketed],
-            handleInvalid="keep",  # missing values go to an extra bucket, dropped below
-        ).transform(selected)
-
-    def pair(kind: str, column: str, value: Column, x: Column | None = None) -> Column:
-        x = x if x is not None else F.lit(None).cast("double")
-        return F.struct(
-            F.lit(kind).alias("kind"), F.lit(column).alias("column"), value.alias("value"), x.alias("x")
-        )
-
-    pairs = [pair(_ROWS, "", F.lit(""))]  # one per row: the window's size
-    pairs += [
-        pair(_BUCKET, c, F.col(f"{c}__b").cast("int").cast("string"), F.col(f"{c}__x")) for c in numeric
-    ]
-    pairs += [pair(_CATEGORY, c, F.col(f"{c}__c")) for c in categorical]
+    counter = PartitionCounter(
+        len(windows), numeric, [np.asarray(splits[c], float) for c in numeric], categorical
+    )
     counted = (
-        selected.select("__w", F.explode(F.array(*pairs)).alias("p"))
-        .filter(F.col("p.value").isNotNull())
-        .groupBy("__w", "p.kind", "p.column", "p.value")
+        selected.mapInArrow(counter, PARTIAL_DDL)
+        .groupBy("window", "kind", "column", "value")
         .agg(
-            F.count(F.lit(1)).alias("n"),
-            F.sum("p.x").alias("sum"),
-            F.sum(F.col("p.x") * F.col("p.x")).alias("sum2"),
-            F.min("p.x").alias("min"),
-            F.max("p.x").alias("max"),
+            F.sum("n").alias("n"),
+            F.sum("sum").alias("sum"),
+            F.sum("sum2").alias("sum2"),
+            F.min("min").alias("min"),
+            F.max("max").alias("max"),
         )
         .collect()
     )
     return [
         _window(
-            [r for r in counted if r["__w"] == i],
-            numeric,
+            [r for r in counted if r["window"] == i],
             {c: len(splits[c]) - 1 for c in numeric},
             categorical,
         )
@@ -241,30 +222,33 @@ def profile_reference(
     return ReferenceProfile(profiles, splits, window.buckets, window.categories)
 
 
-def _window(
-    counted: list, numeric: list[str], n_buckets: dict[str, int], categorical: list[str]
-) -> WindowCounts:
+def _window(counted: list, n_buckets: dict[str, int], categorical: list[str]) -> WindowCounts:
     rows = 0
-    counts = {c: np.zeros(n_buckets[c]) for c in numeric}
-    sums = {c: np.zeros(n_buckets[c]) for c in numeric}
-    squares, lows, highs = dict.fromkeys(numeric, 0.0), {c: [] for c in numeric}, {c: [] for c in numeric}
+    counts = {c: np.zeros(n) for c, n in n_buckets.items()}
+    sums = {c: np.zeros(n) for c, n in n_buckets.items()}
+    squares, lows, highs = (
+        dict.fromkeys(n_buckets, 0.0),
+        {c: [] for c in n_buckets},
+        {c: [] for c in n_buckets},
+    )
     categories: dict[str, dict[str, int]] = {c: {} for c in categorical}
     for row in counted:
         kind, column, value, n = row["kind"], row["column"], row["value"], int(row["n"])
-        if kind == _ROWS:
+        if kind == ROWS:
             rows = n
-        elif kind == _BUCKET and int(value) < n_buckets[column]:  # the extra bucket: missing values
+        elif kind == BUCKET:
             counts[column][int(value)], sums[column][int(value)] = n, row["sum"]
-            squares[column] += row["sum2"]
+        elif kind == MOMENTS:
+            squares[column] = row["sum2"]
             lows[column].append(row["min"])
             highs[column].append(row["max"])
-        elif kind == _CATEGORY:
+        elif kind == CATEGORY:
             categories[column][value] = n
-    buckets = {c: BucketStats(counts[c], sums[c]) for c in numeric}
+    buckets = {c: BucketStats(counts[c], sums[c]) for c in n_buckets}
     return WindowCounts(
         rows,
         buckets,
-        {c: _moments(rows, buckets[c], squares[c], lows[c], highs[c]) for c in numeric},
+        {c: _moments(rows, buckets[c], squares[c], lows[c], highs[c]) for c in n_buckets},
         {c: CategoricalProfile(rows=rows, counts=categories[c]) for c in categorical},
     )
 

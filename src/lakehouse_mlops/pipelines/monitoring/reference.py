@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec
 from lakehouse_mlops.pipelines.monitoring.drift import DATA_DRIFT, PREDICTION_DRIFT
@@ -122,6 +123,13 @@ def profile_rows(profiles: ReferenceProfiles, identity: dict) -> list[dict]:
         )
     )
     return rows
+
+
+def profile_frame(rows: list[dict]) -> DataFrame:
+    """Profile rows as a DataFrame of the table's schema (no rows: an empty one)."""
+    columns = [c.split()[0] for c in PROFILE_SCHEMA.split(", ")]
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    return spark.createDataFrame([[r.get(c) for c in columns] for r in rows], PROFILE_SCHEMA)
 
 
 def _row(identity: dict, kind: str, feature: str, position: int, feature_type: str, **values) -> dict:
