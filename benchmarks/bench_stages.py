@@ -22,7 +22,8 @@ executors are one JVM in local mode) and the sum of the Python workers. Prints t
 on time. Set ``BENCH_TMP`` to put the sandboxes elsewhere than the system temp folder,
 ``BENCH_KEEP=1`` to keep them (e.g. for ``bench_drift.py``'s ``BENCH_GOLD``) and
 ``BENCH_DRIVER_MEMORY`` (e.g. ``12g``) for a larger local-mode heap than conf's 4g: 10M rows do not
-fit in 4 GiB (the outcomes validation ran out of heap).
+fit in 4 GiB (the outcomes validation ran out of heap). ``BENCH_LIMIT_MAX_ROWS`` (default 2M) is the
+largest size whose in-process limit is measured (10M needs ``BENCH_DRIVER_MEMORY=12g``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ from benchlib import ROOT, MemorySampler, load
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-LIMIT_MAX_ROWS = 2_000_000  # in-process predict_proba needs every row in one pandas frame
+#: in-process predict_proba needs every row in one pandas frame (10M rows: 4.2 GiB, and a driver
+#: result size above Spark's 1 GiB default, which BENCH_DRIVER_MEMORY lifts too)
+LIMIT_MAX_ROWS = int(os.environ.get("BENCH_LIMIT_MAX_ROWS", "2000000"))
 FIT_SAMPLE_ROWS = 100_000
 SPLIT_DATE = "2013-07-01"
 
@@ -119,6 +122,7 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
         local = project / "conf/local/spark.yml"
         spark_yml = yaml.safe_load(local.read_text())
         spark_yml["spark.driver.memory"] = os.environ["BENCH_DRIVER_MEMORY"]
+        spark_yml["spark.driver.maxResultSize"] = os.environ["BENCH_DRIVER_MEMORY"]
         local.write_text(yaml.safe_dump(spark_yml))
     landing = project / "data/01_landing"
 
