@@ -18,7 +18,7 @@ from lakehouse_mlops.lineage import load_pinned
 from lakehouse_mlops.pipelines.inference.scoring import with_probability
 from lakehouse_mlops.pipelines.monitoring import policy as rules
 from lakehouse_mlops.pipelines.monitoring import report
-from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
+from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, parse_monitoring
 from lakehouse_mlops.pipelines.monitoring.drift import (
     DATA_DRIFT,
     DATA_QUALITY,
@@ -121,7 +121,9 @@ def _stored_profile(stored: DataFrame | None, monitored: dict, key: str) -> list
     return [r.asDict() for r in found.collect()]
 
 
-def _profile(monitored: dict, numeric: list[str], categorical: list[str], spec) -> ReferenceProfiles:
+def _profile(
+    monitored: dict, numeric: list[str], categorical: list[str], spec: MonitoringSpec
+) -> ReferenceProfiles:
     reference = reference_window(monitored)
     data = profile_reference(
         reference, numeric, categorical, spec.numeric.quantiles, spec.numeric.quantile_relative_error
