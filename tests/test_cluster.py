@@ -2,10 +2,11 @@
 
 Builds the deployable bundle from a copy of the project (``deploy/package.sh``, as ``make package``),
 starts the cluster, lands the small history, submits the packaged default pipeline (ingestion →
-features → training with SparkTrials → promotion) and then the inference pipeline with
-``--env cluster`` through spark-submit, and checks what it left on the shared path: Delta tables,
-predictions by the champion, the MLflow run with lineage, the registry's champion, and that the
-application really ran on the two workers. Stops the cluster whatever happens.
+features → training with SparkTrials → promotion), then the inference and the monitoring pipelines
+with ``--env cluster`` through spark-submit, and checks what they left on the shared path: Delta
+tables, predictions by the champion, its stored reference profile and drift metrics, the MLflow run
+with lineage, the registry's champion, and that every application really ran on the two workers.
+Stops the cluster whatever happens.
 """
 
 from __future__ import annotations
@@ -142,10 +143,25 @@ def test_packaged_pipelines_run_on_the_standalone_cluster(bundle, cluster, tmp_p
         str(champion.version)
     }
 
-    # both applications finished on the cluster, and both workers ran tasks of each with the
+    # monitoring on the executors: the reference profiled once and stored, the window counted by numpy
+    # in the Python workers (mapInArrow), the metrics stored
+    monitoring = ["--env", "cluster", "--pipelines", "monitoring", "--params", "monitoring.batch_id=2013-04"]
+    submit(cluster, bundle, workdir, ["run", *monitoring], tmp_path / "monitoring.log")
+    profiles = spark.read.format("delta").load(str(lake / "05_ml" / "reference_profiles"))
+    assert {row.model_version for row in profiles.select("model_version").distinct().collect()} == {
+        str(champion.version)
+    }
+    metrics = spark.read.format("delta").load(str(lake / "05_ml" / "monitoring_metrics"))
+    drift = metrics.filter("batch_id = '2013-04' AND kind = 'data_drift' AND metric = 'drift_detected'")
+    assert drift.count() == profiles.filter("kind = 'data_drift'").count() > 0
+    # every row of the window counted once per numeric feature (their range checks are over all rows)
+    windows = metrics.filter("batch_id = '2013-04' AND metric = 'out_of_range_share'")
+    assert {row.current_rows for row in windows.collect()} == {gold.filter("batch_id = '2013-04'").count()}
+
+    # the three applications finished on the cluster, and both workers ran tasks of each with the
     # packaged code shipped to them (a worker keeps a folder per application and executor)
-    finished = completed_applications(cluster, expected=2)
-    assert [app["state"] for app in finished] == ["FINISHED", "FINISHED"]
+    finished = completed_applications(cluster, expected=3)
+    assert [app["state"] for app in finished] == ["FINISHED"] * 3
     for app in finished:
         for worker in ("worker-1", "worker-2"):
             (executor,) = (cluster.state_dir / worker / app["id"]).iterdir()
