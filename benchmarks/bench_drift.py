@@ -77,7 +77,7 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
+    from lakehouse_mlops.pipelines.monitoring.config import monitored_features, parse_monitoring
     from lakehouse_mlops.pipelines.monitoring.drift import compare_windows, drift_rows
     from lakehouse_mlops.pipelines.monitoring.profiles import profile_reference
     from lakehouse_mlops.pipelines.monitoring.reference import profiles_from_rows
@@ -91,8 +91,7 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
         training = yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())["training"]
         monitoring = yaml.safe_load((ROOT / "conf/base/parameters_monitoring.yml").read_text())["monitoring"]
         spec, columns = parse_monitoring(monitoring), parse_training(training).features
-        numeric = [c for c in columns.numeric if c not in spec.exclude_features]
-        categorical = [c for c in columns.categorical if c not in spec.exclude_features]
+        numeric, categorical = monitored_features(columns.numeric, columns.categorical, spec)
 
         gold = spark.read.format("delta").load(gold_path)
         base_rows = gold.count()

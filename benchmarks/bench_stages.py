@@ -111,7 +111,7 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
 
     from lakehouse_mlops import scale
     from lakehouse_mlops.pipelines.inference.scoring import probability_of_late
-    from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
+    from lakehouse_mlops.pipelines.monitoring.config import monitored_features, parse_monitoring
     from lakehouse_mlops.pipelines.monitoring.drift import drift_rows
     from lakehouse_mlops.pipelines.monitoring.profiles import profile_reference
     from lakehouse_mlops.pipelines.training.config import parse_training
@@ -186,8 +186,7 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
 
     monitoring = yaml.safe_load((ROOT / "conf/base/parameters_monitoring.yml").read_text())["monitoring"]
     spec, columns = parse_monitoring(monitoring), parse_training(training).features
-    numeric = [c for c in columns.numeric if c not in spec.exclude_features]
-    categorical = [c for c in columns.categorical if c not in spec.exclude_features]
+    numeric, categorical = monitored_features(columns.numeric, columns.categorical, spec)
     features = spark.read.format("delta").load(str(gold / "flight_features"))
     reference = features.filter(F.col("flight_date") < F.lit(SPLIT_DATE))
     current = features.filter(F.col("flight_date") >= F.lit(SPLIT_DATE))

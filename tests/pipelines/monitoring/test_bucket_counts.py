@@ -65,3 +65,13 @@ def test_window_counts_match_numpy(spark, partitions):
         assert window.numeric["x"].min == min(present) and window.numeric["x"].max == max(present)
         assert window.numeric["x"].out_of_range == counts[0] + counts[-1]
         assert sum(window.categories["c"].counts.values()) == len(vs)
+
+
+def test_values_beyond_finite_edges_go_to_the_outer_buckets():
+    counter = PartitionCounter(1, ["p"], [np.linspace(0.0, 1.0, 5)], [])  # a score histogram's edges
+    batch = pa.RecordBatch.from_pydict(
+        {"window": pa.array([0, 0, 0, 0], pa.int32()), "n0": pa.array([-0.1, 0.0, 1.0, 1.5])}
+    )
+    (partial,) = counter(iter([batch]))
+    counted = {r["value"]: r["n"] for r in partial.to_pylist() if r["kind"] == "bucket"}
+    assert counted == {"0": 2, "3": 2}

@@ -31,10 +31,6 @@ PARTIAL = pa.schema(
         ("max", pa.float64()),
     ]
 )
-PARTIAL_DDL = (
-    "window int, kind string, column string, value string, n long, sum double, sum2 double, "
-    "min double, max double"
-)
 
 
 class _Column:
@@ -50,8 +46,9 @@ class _Column:
         values = values[~np.isnan(values)]  # NaN is missing, as null is
         if values.size == 0:
             return
-        # bucket i holds [edges[i], edges[i + 1]); the last one also its upper edge (as Bucketizer)
-        buckets = np.minimum(np.searchsorted(self.edges, values, side="right") - 1, len(self.counts) - 1)
+        # bucket i holds [edges[i], edges[i + 1]); the last one also its upper edge (as Bucketizer),
+        # and the outer buckets whatever lies beyond the edges (reference splits start at −∞ anyway)
+        buckets = np.clip(np.searchsorted(self.edges, values, side="right") - 1, 0, len(self.counts) - 1)
         self.counts += np.bincount(buckets, minlength=len(self.counts))
         self.sums += np.bincount(buckets, weights=values, minlength=len(self.counts))
         self.squares += float(np.dot(values, values))

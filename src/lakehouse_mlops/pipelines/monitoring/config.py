@@ -61,5 +61,13 @@ class MonitoringSpec(StrictModel):
     policy: Policy = Policy()
 
 
+def monitored_features(numeric: list[str], categorical: list[str], spec: MonitoringSpec) -> tuple[list, list]:
+    """The model's numeric and categorical features that drift is measured on (``exclude_features`` out)."""
+    return (
+        [c for c in numeric if c not in spec.exclude_features],
+        [c for c in categorical if c not in spec.exclude_features],
+    )
+
+
 def parse_monitoring(raw: dict[str, Any]) -> MonitoringSpec:
     return parse_config(MonitoringSpec, raw, SOURCE)

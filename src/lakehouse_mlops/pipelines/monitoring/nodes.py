@@ -18,7 +18,7 @@ from lakehouse_mlops.lineage import load_pinned
 from lakehouse_mlops.pipelines.inference.scoring import with_probability
 from lakehouse_mlops.pipelines.monitoring import policy as rules
 from lakehouse_mlops.pipelines.monitoring import report
-from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, parse_monitoring
+from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, monitored_features, parse_monitoring
 from lakehouse_mlops.pipelines.monitoring.drift import (
     DATA_DRIFT,
     DATA_QUALITY,
@@ -98,8 +98,7 @@ def reference_profiles(
     the profiles come from the rows, so the first run and every later one compare alike.
     """
     spec, features = parse_monitoring(monitoring), parse_training(training).features
-    numeric = [c for c in features.numeric if c not in spec.exclude_features]
-    categorical = [c for c in features.categorical if c not in spec.exclude_features]
+    numeric, categorical = monitored_features(features.numeric, features.categorical, spec)
     key = settings_key(numeric, categorical, spec, SCORE_HISTOGRAM_BINS)
     rows = _stored_profile(stored, monitored, key)
     if rows:

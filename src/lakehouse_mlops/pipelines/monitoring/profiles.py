@@ -17,12 +17,13 @@ from functools import reduce
 import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from lakehouse_mlops.pipelines.monitoring.bucket_counts import (
     BUCKET,
     CATEGORY,
     MOMENTS,
-    PARTIAL_DDL,
+    PARTIAL,
     ROWS,
     PartitionCounter,
 )
@@ -176,7 +177,7 @@ def window_counts(
         len(windows), numeric, [np.asarray(splits[c], float) for c in numeric], categorical
     )
     counted = (
-        selected.mapInArrow(counter, PARTIAL_DDL)
+        selected.mapInArrow(counter, from_arrow_schema(PARTIAL))
         .groupBy("window", "kind", "column", "value")
         .agg(
             F.sum("n").alias("n"),
@@ -226,11 +227,9 @@ def _window(counted: list, n_buckets: dict[str, int], categorical: list[str]) ->
     rows = 0
     counts = {c: np.zeros(n) for c, n in n_buckets.items()}
     sums = {c: np.zeros(n) for c, n in n_buckets.items()}
-    squares, lows, highs = (
-        dict.fromkeys(n_buckets, 0.0),
-        {c: [] for c in n_buckets},
-        {c: [] for c in n_buckets},
-    )
+    # one row per column after Spark's sum/min/max over the partitions
+    squares = dict.fromkeys(n_buckets, 0.0)
+    lows, highs = dict.fromkeys(n_buckets, float("nan")), dict.fromkeys(n_buckets, float("nan"))
     categories: dict[str, dict[str, int]] = {c: {} for c in categorical}
     for row in counted:
         kind, column, value, n = row["kind"], row["column"], row["value"], int(row["n"])
@@ -239,9 +238,7 @@ def _window(counted: list, n_buckets: dict[str, int], categorical: list[str]) ->
         elif kind == BUCKET:
             counts[column][int(value)], sums[column][int(value)] = n, row["sum"]
         elif kind == MOMENTS:
-            squares[column] = row["sum2"]
-            lows[column].append(row["min"])
-            highs[column].append(row["max"])
+            squares[column], lows[column], highs[column] = row["sum2"], row["min"], row["max"]
         elif kind == CATEGORY:
             categories[column][value] = n
     buckets = {c: BucketStats(counts[c], sums[c]) for c in n_buckets}
@@ -253,7 +250,7 @@ def _window(counted: list, n_buckets: dict[str, int], categorical: list[str]) ->
     )
 
 
-def _moments(rows: int, buckets: BucketStats, squares: float, lows: list, highs: list) -> NumericProfile:
+def _moments(rows: int, buckets: BucketStats, squares: float, low: float, high: float) -> NumericProfile:
     n = int(buckets.counts.sum())
     mean = float(buckets.sums.sum() / n) if n else float("nan")
     std = float(np.sqrt(max(squares / n - mean * mean, 0.0))) if n else float("nan")
@@ -262,8 +259,8 @@ def _moments(rows: int, buckets: BucketStats, squares: float, lows: list, highs:
         non_null=n,
         mean=mean,
         std=std,
-        min=min(lows) if lows else float("nan"),
-        max=max(highs) if highs else float("nan"),
+        min=low,
+        max=high,
         quantiles=np.array([]),
         out_of_range=out_of_range(buckets),
     )

@@ -74,53 +74,53 @@ def profile_rows(profiles: ReferenceProfiles, identity: dict) -> list[dict]:
     """The profiles as table rows; ``identity`` holds the columns every row shares (version, settings
     key, source table and version, window, time)."""
     rows = []
+
+    def add(kind: str, feature: str, position: int, feature_type: str, **values) -> None:
+        rows.append(
+            {**identity, "kind": kind, "feature": feature, "position": position, "feature_type": feature_type}
+            | values
+        )
+
     for kind, profile in ((DATA_DRIFT, profiles.data), (PREDICTION_DRIFT, profiles.scores)):
         for position, (column, numeric) in enumerate(profile.numeric.items()):
             buckets = profile.buckets[column]
-            rows.append(
-                _row(
-                    identity,
-                    kind,
-                    column,
-                    position,
-                    NUMERIC,
-                    rows=numeric.rows,
-                    non_null=numeric.non_null,
-                    mean=_stored(numeric.mean),
-                    std=_stored(numeric.std),
-                    min=_stored(numeric.min),
-                    max=_stored(numeric.max),
-                    quantiles=[float(q) for q in numeric.quantiles],
-                    splits=[float(s) for s in profile.splits[column]],
-                    bucket_counts=[int(n) for n in buckets.counts],
-                    bucket_sums=[float(s) for s in buckets.sums],
-                )
+            add(
+                kind,
+                column,
+                position,
+                NUMERIC,
+                rows=numeric.rows,
+                non_null=numeric.non_null,
+                mean=_stored(numeric.mean),
+                std=_stored(numeric.std),
+                min=_stored(numeric.min),
+                max=_stored(numeric.max),
+                quantiles=[float(q) for q in numeric.quantiles],
+                splits=[float(s) for s in profile.splits[column]],
+                bucket_counts=[int(n) for n in buckets.counts],
+                bucket_sums=[float(s) for s in buckets.sums],
             )
         for position, (column, categorical) in enumerate(profile.categories.items(), len(profile.numeric)):
-            rows.append(
-                _row(
-                    identity,
-                    kind,
-                    column,
-                    position,
-                    CATEGORICAL,
-                    rows=categorical.rows,
-                    non_null=categorical.non_null,
-                    categories={str(k): int(v) for k, v in categorical.counts.items()},
-                )
+            counts = {str(k): int(v) for k, v in categorical.counts.items()}
+            add(
+                kind,
+                column,
+                position,
+                CATEGORICAL,
+                rows=categorical.rows,
+                non_null=categorical.non_null,
+                categories=counts,
             )
-    rows.append(
-        _row(
-            identity,
-            SCORE_HISTOGRAM,
-            "probability",
-            0,
-            HISTOGRAM,
-            rows=int(profiles.score_counts.sum()),
-            non_null=int(profiles.score_counts.sum()),
-            splits=[float(e) for e in profiles.score_edges],
-            bucket_counts=[int(n) for n in profiles.score_counts],
-        )
+    scored = int(profiles.score_counts.sum())
+    add(
+        SCORE_HISTOGRAM,
+        "probability",
+        0,
+        HISTOGRAM,
+        rows=scored,
+        non_null=scored,
+        splits=[float(e) for e in profiles.score_edges],
+        bucket_counts=[int(n) for n in profiles.score_counts],
     )
     return rows
 
@@ -130,17 +130,6 @@ def profile_frame(rows: list[dict]) -> DataFrame:
     columns = [c.split()[0] for c in PROFILE_SCHEMA.split(", ")]
     spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     return spark.createDataFrame([[r.get(c) for c in columns] for r in rows], PROFILE_SCHEMA)
-
-
-def _row(identity: dict, kind: str, feature: str, position: int, feature_type: str, **values) -> dict:
-    return {
-        **identity,
-        "kind": kind,
-        "feature": feature,
-        "position": position,
-        "feature_type": feature_type,
-        **values,
-    }
 
 
 def _stored(value: float) -> float | None:
