@@ -44,7 +44,7 @@ java:
 
 # Delta's JARs: Spark's package resolver fetches and caches them (~/.ivy2.5.2) on first start.
 jars: $(STAMP)
-	@$(BIN)/python -m lakehouse_mlops.jars
+	@$(BIN)/python -m lakehouse_mlops.platform.jars
 
 run: history
 	$(BIN)/kedro cycle $(FIRST_CYCLE)
@@ -96,7 +96,7 @@ postgres:
 # The team MLflow server (docs/team_server.md): 127.0.0.1, port from conf/team/mlflow.yml (5040),
 # secrets from conf/local/credentials.yml. More: make mlflow-server TEAM_SERVER_ARGS="--workers 4"
 mlflow-server: setup
-	$(BIN)/python -m lakehouse_mlops.team_server serve $(TEAM_SERVER_ARGS)
+	$(BIN)/python -m lakehouse_mlops.platform.team_server serve $(TEAM_SERVER_ARGS)
 
 unit: setup
 	$(BIN)/pytest -q -m "not integration"
@@ -114,7 +114,7 @@ package: setup
 	BIN=$(CURDIR)/$(BIN) bash deploy/package.sh
 
 # A Spark standalone master and two workers on 127.0.0.1 (ports: CLUSTER_MASTER_PORT, CLUSTER_UI_PORT).
-CLUSTER := $(BIN)/python -m lakehouse_mlops.standalone_cluster
+CLUSTER := $(BIN)/python -m lakehouse_mlops.platform.standalone_cluster
 CLUSTER_WORKDIR ?= data/cluster
 cluster-up: setup
 	$(CLUSTER) up

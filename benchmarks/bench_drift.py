@@ -3,7 +3,7 @@ columns (target ≤ 2×), and vs Evidently on pandas at equal decisions, at 1M r
 
 Rows: the gold ``flight_features`` table of a lakehouse (``BENCH_GOLD``, e.g. a sandbox kept by
 ``BENCH_KEEP=1 bench_stages.py``; otherwise a sandbox of ``BENCH_DRIFT_BUILD_ROWS`` flights, default
-100,000, is built here with ``lakehouse_mlops.scale``, ingestion and features), repeated (new keys,
+100,000, is built here with ``benchmarks/scale.py``, ingestion and features), repeated (new keys,
 same values) or cut (a uniform sample) to ``BENCH_DRIFT_ROWS`` rows (default 1,000,000) and written
 once to a Delta table in a temporary folder, so every contender reads the same files. Reference =
 flights before 2013-07-01, current = from 2013-07-01 (the seasons differ: weather features drift,
@@ -49,11 +49,11 @@ EVIDENTLY_THRESHOLD = 0.1
 
 def build_gold(base: Path) -> Path:
     """A sandbox with the year scaled to BUILD_ROWS flights: ingestion and features (minutes)."""
+    import scale
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    from lakehouse_mlops import scale
-    from lakehouse_mlops.sandbox import make_sandbox
+    from lakehouse_mlops.ops.sandbox import make_sandbox
 
     bootstrap_project(ROOT)
     project = make_sandbox(ROOT, base / "lakehouse")
@@ -82,7 +82,7 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
     from lakehouse_mlops.pipelines.monitoring.profiles import profile_reference
     from lakehouse_mlops.pipelines.monitoring.reference import profiles_from_rows
     from lakehouse_mlops.pipelines.training.config import parse_training
-    from lakehouse_mlops.spark_session import build_spark_session
+    from lakehouse_mlops.platform.spark_session import build_spark_session
 
     base = Path(tempfile.mkdtemp(prefix="bench_drift_", dir=os.environ.get("BENCH_TMP")))
     try:

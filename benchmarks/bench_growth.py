@@ -1,6 +1,6 @@
 """How the cost of a cycle grows with history: the cycle of month 12 vs month 2 (target ≤ 1.2×).
 
-The loop (``lakehouse_mlops.loop.Loop``) runs on the small lakehouse of the tests (United flights
+The loop (``lakehouse_mlops.ops.loop.Loop``) runs on the small lakehouse of the tests (United flights
 from EWR, ~3,700 flights a month), with retraining disabled so that every cycle does the same work
 (land → ingestion → features → inference → monitoring):
 
@@ -57,7 +57,7 @@ CATCHUP = os.environ.get("BENCH_GROWTH_CATCHUP", "1") != "0"
 
 
 def months() -> list[str]:
-    from lakehouse_mlops import simulator
+    from lakehouse_mlops.usecases.flights import source as simulator
 
     return simulator.months("2013-01", "2013-12")
 
@@ -78,7 +78,7 @@ def table_sizes(project: Path) -> dict[str, tuple[int, int]]:
 def main() -> int:  # noqa: PLR0915 - one linear benchmark
     from tests.small_lakehouse import build_history_and_champion, land_small_month, make_loop
 
-    from lakehouse_mlops.sandbox import make_sandbox
+    from lakehouse_mlops.ops.sandbox import make_sandbox
 
     kept = os.environ.get("BENCH_GROWTH_DIR")
     base = (
@@ -135,7 +135,7 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
 
 def catch_up(loop, project: Path, lander) -> None:
     """Months 3–11 in bulk: land, one ingestion and one features run, inference of each batch."""
-    from lakehouse_mlops import simulator
+    from lakehouse_mlops.usecases.flights import source as simulator
 
     batches = simulator.months("2013-03", "2013-11")
     start = time.perf_counter()

@@ -29,7 +29,7 @@ def runner():
     """The runner the project's commands use for ingestion, or the one named by BENCH_RUNNER."""
     from kedro.runner import SequentialRunner, ThreadRunner
 
-    from lakehouse_mlops.loop import runner_for
+    from lakehouse_mlops.ops.loop import runner_for
 
     chosen = os.environ.get("BENCH_RUNNER")
     if chosen is None:
@@ -93,8 +93,8 @@ def main() -> int:
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    from lakehouse_mlops import simulator
-    from lakehouse_mlops.sandbox import make_sandbox
+    from lakehouse_mlops.ops.sandbox import make_sandbox
+    from lakehouse_mlops.usecases.flights import source as simulator
 
     bootstrap_project(ROOT)
     results = []

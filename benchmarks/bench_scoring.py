@@ -24,9 +24,9 @@ def main() -> int:
     import mlflow
     from pyspark.sql import functions as F
 
-    from lakehouse_mlops import registry
+    from lakehouse_mlops.framework import registry
     from lakehouse_mlops.pipelines.inference.scoring import probability_of_late
-    from lakehouse_mlops.spark_session import build_spark_session
+    from lakehouse_mlops.platform.spark_session import build_spark_session
 
     conf = yaml.safe_load((ROOT / "conf/base/spark.yml").read_text())
     conf.update(yaml.safe_load((ROOT / "conf/local/spark.yml").read_text()))

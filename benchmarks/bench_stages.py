@@ -2,7 +2,7 @@
 
 For each size (argv or ``BENCH_SIZES``, default ``100000,1000000``; the 10M run is opt-in:
 ``BENCH_SIZES=100000,1000000,10000000``) a fresh sandbox lakehouse in a temporary folder gets the
-whole of 2013 scaled to N flight rows (``lakehouse_mlops.scale``), then:
+whole of 2013 scaled to N flight rows (``scale``), then:
 
 - ingestion: the ``ingestion`` pipeline (Kedro run) over every landed file (flights, outcomes,
   weather, references); rows/s over all landed rows;
@@ -57,7 +57,7 @@ def sizes() -> list[int]:
 def kedro_run(project: Path, pipeline: str) -> None:
     from kedro.framework.session import KedroSession
 
-    from lakehouse_mlops.tracking import end_leftover_runs
+    from lakehouse_mlops.platform.tracking import end_leftover_runs
 
     end_leftover_runs()
     with KedroSession.create(project_path=ROOT, conf_source=str(project / "conf")) as session:
@@ -106,16 +106,16 @@ def count_landed(landing: Path) -> dict[str, int]:
 
 
 def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits: list) -> None:
+    import scale
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    from lakehouse_mlops import scale
+    from lakehouse_mlops.ops.sandbox import make_sandbox
     from lakehouse_mlops.pipelines.inference.scoring import probability_of_late
     from lakehouse_mlops.pipelines.monitoring.config import monitored_features, parse_monitoring
     from lakehouse_mlops.pipelines.monitoring.drift import drift_rows
     from lakehouse_mlops.pipelines.monitoring.profiles import profile_reference
     from lakehouse_mlops.pipelines.training.config import parse_training
-    from lakehouse_mlops.sandbox import make_sandbox
 
     project = make_sandbox(ROOT, base / f"rows_{size}")
     if os.environ.get("BENCH_DRIVER_MEMORY"):  # read when the first size starts Spark

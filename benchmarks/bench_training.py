@@ -20,7 +20,7 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 def main() -> int:
     from lakehouse_mlops.pipelines.training import nodes, tuning
     from lakehouse_mlops.pipelines.training.config import parse_training
-    from lakehouse_mlops.spark_session import build_spark_session
+    from lakehouse_mlops.platform.spark_session import build_spark_session
 
     conf = yaml.safe_load((ROOT / "conf/base/spark.yml").read_text())
     conf.update(yaml.safe_load((ROOT / "conf/local/spark.yml").read_text()))

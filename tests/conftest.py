@@ -16,7 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def spark():
-    from lakehouse_mlops.spark_session import build_spark_session
+    from lakehouse_mlops.platform.spark_session import build_spark_session
 
     conf = yaml.safe_load((PROJECT_ROOT / "conf/base/spark.yml").read_text())
     conf.update(yaml.safe_load((PROJECT_ROOT / "conf/local/spark.yml").read_text()))
@@ -47,7 +47,7 @@ def small_champion_lakehouse(tmp_path_factory, spark) -> Path:
 def replayed_lakehouse(tmp_path_factory, small_champion_lakehouse):
     """A copy of the small lakehouse after three months of the loop (May–July, eager policy), as
     `kedro replay` runs them: (project path, timeline, summary)."""
-    from lakehouse_mlops.replay import replay
+    from lakehouse_mlops.ops.replay import replay
     from tests.small_lakehouse import EAGER_POLICY, REPLAYED_MONTHS, copy_lakehouse, make_loop
 
     project = copy_lakehouse(small_champion_lakehouse, tmp_path_factory.mktemp("replayed"))
@@ -62,7 +62,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def make_project(tmp_path: Path) -> Path:
-    from lakehouse_mlops.sandbox import make_sandbox
+    from lakehouse_mlops.ops.sandbox import make_sandbox
 
     return make_sandbox(PROJECT_ROOT, tmp_path)
 
@@ -73,8 +73,8 @@ def run_pipeline(project: Path, pipeline: str, runtime_params: dict | None = Non
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    from lakehouse_mlops.loop import runner_for
-    from lakehouse_mlops.tracking import end_leftover_runs
+    from lakehouse_mlops.ops.loop import runner_for
+    from lakehouse_mlops.platform.tracking import end_leftover_runs
 
     bootstrap_project(PROJECT_ROOT)
     end_leftover_runs()

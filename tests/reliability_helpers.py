@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse_mlops.registry import CHAMPION, HISTORY_TAG
+from lakehouse_mlops.framework.registry import CHAMPION, HISTORY_TAG
 from tests.conftest import PROJECT_ROOT
 from tests.small_lakehouse import EAGER_POLICY, FAST_TRAINING, PROMOTION_BARS, dotlist, land_small_month
 
@@ -316,7 +316,7 @@ def write_bulk_flights(path: Path, rows: int, every: int = 100) -> dict[int, str
     """``rows`` flight schedules, May 2013 of every carrier repeated in later years (new keys), with
     one row in ``every`` broken, the kinds of MALFORMED in turn. Returns line number → kind (the
     header is line 1). Deterministic."""
-    from lakehouse_mlops import simulator
+    from lakehouse_mlops.usecases.flights import source as simulator
 
     may = simulator.feeds_for_month(BATCH)["flights"]
     copies = -(-rows // len(may))

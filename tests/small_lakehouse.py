@@ -11,9 +11,9 @@ from pathlib import Path
 
 import mlflow
 
-from lakehouse_mlops import simulator
-from lakehouse_mlops.sandbox import make_sandbox
-from lakehouse_mlops.tracking import end_leftover_runs
+from lakehouse_mlops.ops.sandbox import make_sandbox
+from lakehouse_mlops.platform.tracking import end_leftover_runs
+from lakehouse_mlops.usecases.flights import source as simulator
 from tests.conftest import PROJECT_ROOT, run_pipeline
 
 FAST_TRAINING = {
@@ -88,7 +88,7 @@ def copy_lakehouse(template: Path, target: Path) -> Path:
 
 def make_loop(project: Path, extra: dict | None = None):
     """The loop on a small lakehouse: fast training, test gate bars, small landings."""
-    from lakehouse_mlops.loop import Loop
+    from lakehouse_mlops.ops.loop import Loop
 
     params = {**FAST_TRAINING, **PROMOTION_BARS, **(extra or {})}
     return Loop(PROJECT_ROOT, conf_source=str(project / "conf"), params=params, lander=land_small_month)

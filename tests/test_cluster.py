@@ -22,8 +22,9 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from lakehouse_mlops import simulator, standalone_cluster
-from lakehouse_mlops.standalone_cluster import ClusterSpec
+from lakehouse_mlops.platform import standalone_cluster
+from lakehouse_mlops.platform.standalone_cluster import ClusterSpec
+from lakehouse_mlops.usecases.flights import source as simulator
 from tests.conftest import PROJECT_ROOT
 from tests.servers import free_port
 from tests.small_lakehouse import FAST_TRAINING, PROMOTION_BARS, dotlist, land_small_month

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
-from lakehouse_mlops import registry
+from lakehouse_mlops.framework import registry
 from tests.small_lakehouse import EAGER_POLICY, REPLAYED_MONTHS, make_loop
 
 pytestmark = pytest.mark.integration

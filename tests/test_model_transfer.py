@@ -17,9 +17,9 @@ from mlflow.models import Model
 from mlflow.tracking import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
-from lakehouse_mlops import registry
-from lakehouse_mlops.cli import cli
-from lakehouse_mlops.model_transfer import Endpoint, TransferError, copy_model_version
+from lakehouse_mlops.framework import registry
+from lakehouse_mlops.ops.cli import cli
+from lakehouse_mlops.ops.model_transfer import Endpoint, TransferError, copy_model_version
 from tests.mlflow_store import active_store
 
 SOURCE_MODEL, DEST_MODEL, DEST_EXPERIMENT = (
@@ -185,7 +185,7 @@ def test_cli_copies_by_alias_and_leaves_destination_aliases_alone(stores):
 
 
 def test_cli_logs_in_to_each_side_with_its_own_credentials_entry(stores, tmp_path, monkeypatch):
-    from lakehouse_mlops import model_transfer
+    from lakehouse_mlops.ops import model_transfer
 
     monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
     seen = {}

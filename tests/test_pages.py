@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lakehouse_mlops.sandbox import make_sandbox
+from lakehouse_mlops.ops.sandbox import make_sandbox
 from tests.conftest import PROJECT_ROOT
 from tests.servers import free_port, serving
 

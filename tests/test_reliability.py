@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse_mlops.lakehouse_lock import LakehouseBusyError, lakehouse_lock
-from lakehouse_mlops.tracking import TrackingServerError, check_tracking_server
+from lakehouse_mlops.platform.lakehouse_lock import LakehouseBusyError, lakehouse_lock
+from lakehouse_mlops.platform.tracking import TrackingServerError, check_tracking_server
 from tests.conftest import PROJECT_ROOT, run_pipeline
 from tests.mlflow_store import active_store
 from tests.reliability_helpers import (
@@ -88,7 +88,7 @@ if os.environ.get("RELIABILITY_QUICK") == "1":
 
 
 def in_process_loop(project: Path):
-    from lakehouse_mlops.loop import Loop
+    from lakehouse_mlops.ops.loop import Loop
 
     return Loop(PROJECT_ROOT, conf_source=str(project / "conf"), params=CYCLE_PARAMS, lander=None)
 
@@ -332,7 +332,7 @@ def test_a_million_rows_with_one_percent_malformed_quarantines_exactly_those(
 # -- the lock and the tracking pre-flight on their own (no Spark) -----------------------------------
 HOLD_LOCK = """
 import sys, time
-from lakehouse_mlops.lakehouse_lock import lakehouse_lock
+from lakehouse_mlops.platform.lakehouse_lock import lakehouse_lock
 with lakehouse_lock(sys.argv[1], "cycle 2013-05"):
     print("held", flush=True)
     time.sleep(600)
@@ -394,7 +394,7 @@ def registry_with_two_versions(two_versions_store, tmp_path):
     """A copy of ``two_versions_store`` as the registry MLflow's fluent API and the project use."""
     from mlflow.tracking import MlflowClient
 
-    from lakehouse_mlops import registry
+    from lakehouse_mlops.framework import registry
 
     uri = f"sqlite:///{shutil.copy(two_versions_store, tmp_path / 'mlflow.db')}"
     with active_store(uri):
@@ -420,7 +420,7 @@ def promote_2(champion: str = "1") -> dict:
 def test_a_half_applied_promotion_is_completed_once_by_its_recorded_decision(
     registry_with_two_versions, cut_after
 ):
-    from lakehouse_mlops import registry
+    from lakehouse_mlops.framework import registry
     from lakehouse_mlops.pipelines.promotion.nodes import apply_recorded_decision
 
     client = registry_with_two_versions

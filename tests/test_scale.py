@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from benchmarks import scale
 
-from lakehouse_mlops import scale, simulator
+from lakehouse_mlops.usecases.flights import source as simulator
 
 KEY = ["year", "month", "day", "carrier", "flight", "origin", "sched_dep_time"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lakehouse_mlops import simulator
+from lakehouse_mlops.usecases.flights import source as simulator
 
 
 def test_landing_is_deterministic(tmp_path):

@@ -1,8 +1,9 @@
 """The team MLflow server over real HTTP: logins, grants, the champion rule, secrets kept out of logs.
 
-The server is started the way ``make mlflow-server`` starts it (``python -m lakehouse_mlops.team_server
-serve``) in a copy of the project's conf with generated passwords; once on SQLite for the module, once
-on a throwaway PostgreSQL cluster when Debian's server binaries are installed.
+The server is started the way ``make mlflow-server`` starts it (``python -m
+lakehouse_mlops.platform.team_server serve``) in a copy of the project's conf with generated passwords;
+once on SQLite for the module, once on a throwaway PostgreSQL cluster when Debian's server binaries
+are installed.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from lakehouse_mlops import registry, team_server
-from lakehouse_mlops.errors import ConfigError
+from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework.errors import ConfigError
+from lakehouse_mlops.platform import team_server
 from tests.mlflow_store import active_store
 from tests.servers import free_port, serving
 
@@ -103,7 +105,14 @@ def team_server_at(root: Path, *options: str, database_password: str | None = No
     port = free_port()
     project, log = root / "project", root / "team_server.log"
     passwords = write_team_project(project, port, database_password)
-    command = [sys.executable, "-m", "lakehouse_mlops.team_server", "--project", str(project), "serve"]
+    command = [
+        sys.executable,
+        "-m",
+        "lakehouse_mlops.platform.team_server",
+        "--project",
+        str(project),
+        "serve",
+    ]
     command += ["--port", str(port), "--workers", "1", *options]
     with serving(command, f"http://127.0.0.1:{port}/health", cwd=project, log=log) as url:
         wait_for_line(log, team_server.READY_MESSAGE)
@@ -274,7 +283,7 @@ def test_team_env_logs_through_kedro_as_ds(team, spark, monkeypatch, capfd, capl
     from kedro.framework.startup import bootstrap_project
     from sklearn.linear_model import LogisticRegression
 
-    from lakehouse_mlops.tracking import end_leftover_runs
+    from lakehouse_mlops.platform.tracking import end_leftover_runs
 
     for variable in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
         monkeypatch.setenv(variable, "")  # kedro-mlflow sets them for good: restored after the test

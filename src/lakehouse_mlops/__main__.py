@@ -19,7 +19,7 @@ def main(*args: Any, **kwargs: Any) -> Any:
     configure_project(package_name)
     kwargs["standalone_mode"] = not hasattr(sys, "ps1")
     argv = list(args[0]) if args else sys.argv[1:]
-    from lakehouse_mlops.cli import cli
+    from lakehouse_mlops.ops.cli import cli
 
     if argv and argv[0] in cli.commands:
         return cli.main(argv, prog_name=package_name, **kwargs)

@@ -7,8 +7,8 @@ import os
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 
-from lakehouse_mlops.lineage import record_lineage
-from lakehouse_mlops.spark_session import build_spark_session
+from lakehouse_mlops.framework.lineage import record_lineage
+from lakehouse_mlops.platform.spark_session import build_spark_session
 
 
 class SparkHooks:

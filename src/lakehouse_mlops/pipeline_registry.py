@@ -6,12 +6,12 @@ from kedro.pipeline import Pipeline
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    from lakehouse_mlops.pipelines.features import create_pipeline as features
     from lakehouse_mlops.pipelines.inference import create_pipeline as inference
     from lakehouse_mlops.pipelines.ingestion import create_pipeline as ingestion
     from lakehouse_mlops.pipelines.monitoring import create_pipeline as monitoring
     from lakehouse_mlops.pipelines.promotion import create_pipeline as promotion
     from lakehouse_mlops.pipelines.training import create_pipeline as training
+    from lakehouse_mlops.usecases.flights import create_pipeline as features
 
     pipelines = {
         "ingestion": ingestion(),

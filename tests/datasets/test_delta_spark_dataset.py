@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kedro.io.core import DatasetError
 
-from lakehouse_mlops.datasets import DeltaSparkDataset
+from lakehouse_mlops.framework.datasets import DeltaSparkDataset
 
 SCHEMA = "id INT, batch STRING, value DOUBLE, tag STRING"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from lakehouse_mlops.datasets import LandingCsvDataset
+from lakehouse_mlops.framework.datasets import LandingCsvDataset
 
 
 def test_lines_are_numbered_in_file_order_across_partitions(spark, tmp_path):

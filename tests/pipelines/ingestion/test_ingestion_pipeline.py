@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from lakehouse_mlops import simulator
-from lakehouse_mlops.errors import LandingFileError
+from lakehouse_mlops.framework.errors import LandingFileError
+from lakehouse_mlops.usecases.flights import source as simulator
 from tests.conftest import run_pipeline
 
 pytestmark = pytest.mark.integration

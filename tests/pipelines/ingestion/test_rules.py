@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from lakehouse_mlops.errors import ConfigError
+from lakehouse_mlops.framework.errors import ConfigError
 from lakehouse_mlops.pipelines.ingestion.rules import parse_rules
 from tests.conftest import PROJECT_ROOT
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from lakehouse_mlops.datasets import DeltaSparkDataset
+from lakehouse_mlops.framework.datasets import DeltaSparkDataset
 from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
 from lakehouse_mlops.pipelines.monitoring.drift import PREDICTION_DRIFT, drift_rows
 from lakehouse_mlops.pipelines.monitoring.nodes import SCORE_HISTOGRAM_EDGES

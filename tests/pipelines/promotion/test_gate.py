@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse_mlops.errors import ConfigError
+from lakehouse_mlops.framework.errors import ConfigError
 from lakehouse_mlops.pipelines.promotion.gate import PROMOTE, REJECT, decide, parse_gate
 
 GATE = parse_gate(

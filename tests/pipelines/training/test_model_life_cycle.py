@@ -14,9 +14,10 @@ import yaml
 from mlflow.tracking import MlflowClient
 from pyspark.sql import functions as F
 
-from lakehouse_mlops import operations, registry
-from lakehouse_mlops.datasets import DeltaSparkDataset
-from lakehouse_mlops.pipelines.features.nodes import build_flight_features
+from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework.datasets import DeltaSparkDataset
+from lakehouse_mlops.ops import operations
+from lakehouse_mlops.usecases.flights.nodes import build_flight_features
 from tests.conftest import PROJECT_ROOT, run_pipeline
 from tests.small_lakehouse import PROMOTION_BARS, copy_lakehouse
 

@@ -7,7 +7,7 @@ import logging
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse_mlops.errors import LakehouseError
+from lakehouse_mlops.framework.errors import LakehouseError
 from lakehouse_mlops.pipelines.inference.scoring import model_reference, with_probability
 from lakehouse_mlops.pipelines.training.config import parse_training
 

@@ -6,8 +6,8 @@ import mlflow
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse_mlops import registry
-from lakehouse_mlops.errors import LakehouseError
+from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework.errors import LakehouseError
 
 
 def model_reference(name: str, version: str | None) -> dict:

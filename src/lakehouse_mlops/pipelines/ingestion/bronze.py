@@ -11,7 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from lakehouse_mlops.datasets.landing_csv_dataset import LandedFile
+from lakehouse_mlops.framework.datasets.landing_csv_dataset import LandedFile
 from lakehouse_mlops.pipelines.ingestion.rules import FeedRules
 
 MALFORMED_ENCODING, MALFORMED_BLANK, MALFORMED_FIELDS = "encoding", "blank", "field_count"

@@ -10,8 +10,8 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse_mlops.datasets.landing_csv_dataset import LandedFile
-from lakehouse_mlops.errors import LandingFileError, NothingLostError
+from lakehouse_mlops.framework.datasets.landing_csv_dataset import LandedFile
+from lakehouse_mlops.framework.errors import LandingFileError, NothingLostError
 from lakehouse_mlops.pipelines.ingestion import audit, bronze, silver
 from lakehouse_mlops.pipelines.ingestion.rules import parse_rules
 from lakehouse_mlops.pipelines.ingestion.validation import classify

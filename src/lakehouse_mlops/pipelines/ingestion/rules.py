@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from lakehouse_mlops.config import StrictModel, parse_config
-from lakehouse_mlops.errors import ConfigError
+from lakehouse_mlops.framework.config import StrictModel, parse_config
+from lakehouse_mlops.framework.errors import ConfigError
 
 SOURCE = "conf/*/parameters_ingestion.yml (key 'ingestion')"
 

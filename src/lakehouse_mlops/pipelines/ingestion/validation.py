@@ -8,7 +8,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse_mlops.errors import ConfigError
+from lakehouse_mlops.framework.errors import ConfigError
 from lakehouse_mlops.pipelines.ingestion.bronze import (
     MALFORMED_BLANK,
     MALFORMED_ENCODING,

@@ -12,9 +12,9 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse_mlops import registry
-from lakehouse_mlops.errors import LakehouseError
-from lakehouse_mlops.lineage import load_pinned
+from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework.errors import LakehouseError
+from lakehouse_mlops.framework.lineage import load_pinned
 from lakehouse_mlops.pipelines.inference.scoring import with_probability
 from lakehouse_mlops.pipelines.monitoring import policy as rules
 from lakehouse_mlops.pipelines.monitoring import report

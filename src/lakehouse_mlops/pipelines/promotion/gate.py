@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lakehouse_mlops.config import StrictModel, parse_config
+from lakehouse_mlops.framework.config import StrictModel, parse_config
 
 SOURCE = "conf/*/parameters_promotion.yml (key 'promotion')"
 PROMOTE, REJECT = "promote", "reject"

@@ -12,8 +12,8 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse_mlops import registry
-from lakehouse_mlops.errors import LakehouseError
+from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework.errors import LakehouseError
 from lakehouse_mlops.pipelines.promotion.gate import PROMOTE, decide, parse_gate
 from lakehouse_mlops.pipelines.training.config import parse_training
 from lakehouse_mlops.pipelines.training.evaluation import classification_metrics

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from lakehouse_mlops.config import StrictModel, parse_config
+from lakehouse_mlops.framework.config import StrictModel, parse_config
 
 SOURCE = "conf/*/parameters_training.yml (key 'training')"
 

@@ -9,7 +9,7 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse_mlops import registry
+from lakehouse_mlops.framework import registry
 from lakehouse_mlops.pipelines.training import evaluation, explain, tuning
 from lakehouse_mlops.pipelines.training.config import parse_training
 from lakehouse_mlops.pipelines.training.model import build_model

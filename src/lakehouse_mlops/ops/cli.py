@@ -1,0 +1,353 @@
+"""Project commands for operating the lakehouse (``kedro <command>``), next to Kedro's own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from kedro.framework.project import settings
+from kedro.framework.session import KedroSession
+
+from lakehouse_mlops.framework.errors import LakehouseError
+from lakehouse_mlops.ops import operations
+from lakehouse_mlops.ops.kedro_project import bootstrap
+from lakehouse_mlops.ops.tables import describe_tables
+from lakehouse_mlops.usecases.flights import source as simulator
+
+ENV_OPTION = click.option("--env", "-e", default=None, help="Kedro configuration environment.")
+CONF_SOURCE_OPTION = click.option(
+    "--conf-source",
+    default=None,
+    help="Configuration folder or packaged conf tarball (default: the project's conf/).",
+)
+VERBOSE_OPTION = click.option("--verbose", is_flag=True, help="Show every stage's full Kedro log.")
+PARAMS_OPTION = click.option(
+    "--params",
+    "params",
+    multiple=True,
+    help="Parameter override for every stage, as `kedro run --params`: key.sub=value (repeatable).",
+)
+
+
+def _project_path() -> Path:
+    """The working directory: a source checkout, or where a deployed package keeps its data."""
+    path = Path.cwd()
+    bootstrap(path)
+    return path
+
+
+@contextmanager
+def _context(env: str | None, runtime_params: dict | None = None, conf_source: str | None = None) -> Iterator:
+    """A loaded Kedro context: Spark started and MLflow pointed at the project's tracking store."""
+    with KedroSession.create(
+        project_path=_project_path(), env=env, conf_source=conf_source, runtime_params=runtime_params or {}
+    ) as session:
+        yield session, session.load_context()
+
+
+def _loop(
+    env: str | None, conf_source: str | None, params: tuple[str, ...], verbose: bool, land: bool = True
+):
+    from lakehouse_mlops.ops.loop import (  # Spark/MLflow only when needed
+        Loop,
+        dotlist_params,
+        simulator_lander,
+    )
+
+    lander = simulator_lander if land else None
+    return Loop(
+        _project_path(), env, conf_source, params=dotlist_params(list(params)), lander=lander, verbose=verbose
+    )
+
+
+def _model_name(context) -> str:
+    return context.params["training"]["registered_model_name"]
+
+
+def _fail(exc: LakehouseError) -> None:
+    raise click.ClickException(str(exc)) from exc
+
+
+@click.group(name="lakehouse-mlops")
+def cli() -> None:
+    """Operate the lakehouse: land batches, inspect tables, manage the champion."""
+
+
+@cli.command()
+@click.argument("first_month")
+@click.option("--to", "last_month", default=None, help="Last month to land (inclusive).")
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def land(first_month: str, last_month: str | None, env: str | None, conf_source: str | None) -> None:
+    """Land batch FIRST_MONTH (YYYY-MM), or FIRST_MONTH..--to, into the landing zone."""
+    path = _project_path()
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=conf_source or str(path / settings.CONF_SOURCE), env=env, **settings.CONFIG_LOADER_ARGS
+    )
+    conf = loader["globals"]
+    root = Path(conf["landing_root"])
+    root = root if root.is_absolute() else path / root
+    batches = simulator.months(first_month, last_month or first_month)
+    for landed in simulator.land_months(batches, root, conf["landing_file_suffix"]):
+        click.echo(f"landed {landed}")
+
+
+@cli.command()
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def tables(env: str | None, conf_source: str | None) -> None:
+    """Print every Delta table of the project with its row count and latest version."""
+    with _context(env, conf_source=conf_source) as (_, context):
+        for line in describe_tables(context.catalog):
+            click.echo(line)
+
+
+@cli.command()
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def status(env: str | None, conf_source: str | None) -> None:
+    """Champion and challenger: versions, metrics, lineage, and the recent champion history."""
+    with _context(env, conf_source=conf_source) as (_, context):
+        for line in operations.status_lines(_model_name(context)):
+            click.echo(line)
+
+
+@cli.command()
+@click.argument("version")
+@click.option("--force", is_flag=True, help="Bypass the gate (needs --reason).")
+@click.option("--reason", default="", help="Why (recorded with the decision).")
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def promote(version: str, force: bool, reason: str, env: str | None, conf_source: str | None) -> None:
+    """Make VERSION the champion if it passes the gate (or, with --force and a reason, anyway)."""
+    if force:
+        with _context(env, conf_source=conf_source) as (_, context):
+            try:
+                move, rows = operations.force_promote(_model_name(context), version, reason)
+            except LakehouseError as exc:
+                _fail(exc)
+            context.catalog.save("ml_decisions", rows)
+            click.echo(f"champion {move['previous'] or '-'} -> {version} (forced: {reason})")
+        return
+    params = {"promotion": {"candidate_version": version}}
+    with _context(env, params, conf_source) as (session, _):
+        session.run(pipeline_names=["promotion"])
+
+
+@cli.command()
+@click.option("--reason", required=True, help="Why the champion is rolled back (recorded).")
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def rollback(reason: str, env: str | None, conf_source: str | None) -> None:
+    """Restore the previous champion."""
+    with _context(env, conf_source=conf_source) as (_, context):
+        try:
+            move, rows = operations.rollback(_model_name(context), reason)
+        except LakehouseError as exc:
+            _fail(exc)
+        context.catalog.save("ml_decisions", rows)
+        click.echo(f"champion {move['previous']} -> {move['version']} (rollback: {reason})")
+
+
+@cli.command()
+@click.argument("version")
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def reproduce(version: str, env: str | None, conf_source: str | None) -> None:
+    """Retrain VERSION from its pinned Delta versions and hyperparameters; report the AUC difference."""
+    with _context(env, conf_source=conf_source) as (_, context):
+        try:
+            result = operations.reproduce(_model_name(context), version, context.params["training"])
+        except LakehouseError as exc:
+            _fail(exc)
+        for key, value in result.items():
+            click.echo(f"{key:<24} {value}")
+
+
+@cli.command()
+@click.argument("batch_id")
+@click.option(
+    "--no-land",
+    is_flag=True,
+    help="The batch is already in the landing zone (source systems): do not land it from the simulator.",
+)
+@PARAMS_OPTION
+@VERBOSE_OPTION
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def cycle(
+    batch_id: str,
+    no_land: bool,
+    params: tuple[str, ...],
+    verbose: bool,
+    env: str | None,
+    conf_source: str | None,
+) -> None:
+    """Process batch BATCH_ID (YYYY-MM) end to end: land → ingestion → features → inference →
+    monitoring → (if the decision is retrain) training → promotion. One line per stage; exit code 0
+    when the cycle completed, 1 when a stage failed. Re-running a cycle changes nothing."""
+    loop = _loop(env, conf_source, params, verbose, land=not no_land)
+    try:
+        result = loop.cycle(batch_id, echo=click.echo)
+    except LakehouseError as exc:  # another writer, tracking server down: nothing was done
+        _fail(exc)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("first_month")
+@click.argument("last_month")
+@PARAMS_OPTION
+@VERBOSE_OPTION
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def history(
+    first_month: str,
+    last_month: str,
+    params: tuple[str, ...],
+    verbose: bool,
+    env: str | None,
+    conf_source: str | None,
+) -> None:
+    """Land FIRST_MONTH..LAST_MONTH and build the first champion in one Spark application:
+    ingestion → features → training → promotion. One line per stage; exit code 1 on a failure."""
+    loop = _loop(env, conf_source, params, verbose)
+    try:
+        stages = loop.history(simulator.months(first_month, last_month), echo=click.echo)
+    except LakehouseError as exc:
+        _fail(exc)
+    if any(stage.status == "failed" for stage in stages):
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("first_month")
+@click.argument("last_month")
+@PARAMS_OPTION
+@VERBOSE_OPTION
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def replay(
+    first_month: str,
+    last_month: str,
+    params: tuple[str, ...],
+    verbose: bool,
+    env: str | None,
+    conf_source: str | None,
+) -> None:
+    """Run the cycles FIRST_MONTH..LAST_MONTH and write the policy backtest timeline (CSV, PNG, HTML):
+    per month the AUC of the deployed model, a static model and a model refit every month."""
+    from rich.progress import Progress
+
+    from lakehouse_mlops.ops import replay as backtest
+
+    batches = simulator.months(first_month, last_month)
+    loop = _loop(env, conf_source, params, verbose)
+    with Progress(transient=False) as progress:
+        task = progress.add_task("replay", total=len(batches))
+
+        def advance(result) -> None:
+            progress.update(
+                task, advance=1, description=f"replay ({result.batch_id} {result.decision or 'failed'})"
+            )
+
+        try:
+            frame, summary = backtest.replay(loop, batches, on_cycle=advance)
+        except LakehouseError as exc:
+            _fail(exc)
+    click.echo(frame.to_string(index=False))
+    for key, value in summary.items():
+        click.echo(f"{key:<32} {value:.4f}" if isinstance(value, float) else f"{key:<32} {value}")
+    click.echo("timeline: data/08_reporting/replay/timeline.{csv,png,html}")
+    if len(frame) < len(batches):
+        raise SystemExit(1)
+
+
+# -- copy-model: the exceptional copy of a version between registries (docs/deployment.md) --------
+def _credentials_entries(env: str | None, conf_source: str | None, *names: str | None) -> list[dict | None]:
+    """The Kedro credentials entries ``names`` of ``env`` (None stays None): server logins as the
+    environment variables MLflow reads, e.g. MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD."""
+    if not any(names):
+        return [None for _ in names]
+    from kedro.config import MissingConfigException
+
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=conf_source or str(_project_path() / settings.CONF_SOURCE),
+        env=env,
+        **settings.CONFIG_LOADER_ARGS,
+    )
+    try:
+        entries = loader["credentials"]
+    except MissingConfigException as exc:
+        raise click.ClickException(f"no credentials files for env '{env or 'local'}': {exc}") from exc
+    missing = [name for name in names if name and name not in entries]
+    if missing:
+        raise click.ClickException(f"no credentials entry {', '.join(missing)} for env '{env or 'local'}'")
+    return [entries[name] if name else None for name in names]
+
+
+@cli.command("copy-model")
+@click.option(
+    "--from-uri", required=True, help="Source tracking URI (server URL, sqlite:///..., databricks)."
+)
+@click.option("--from-registry-uri", default=None, help="Source registry URI (default: the tracking URI).")
+@click.option("--from-model", required=True, help="Source registered model name.")
+@click.option("--version", default=None, help="Source version number (or --alias).")
+@click.option("--alias", default=None, help="Source alias, e.g. champion (or --version).")
+@click.option("--to-uri", required=True, help="Destination tracking URI.")
+@click.option(
+    "--to-registry-uri",
+    default=None,
+    help="Destination registry URI (default: the tracking URI; databricks-uc).",
+)
+@click.option("--to-model", required=True, help="Destination registered model name (created when missing).")
+@click.option(
+    "--to-experiment", default="model_transfers", show_default=True, help="Experiment of the copy's run."
+)
+@click.option(
+    "--from-credentials", default=None, help="Credentials entry (of --env) with the source's login."
+)
+@click.option(
+    "--to-credentials", default=None, help="Credentials entry (of --env) with the destination's login."
+)
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def copy_model(
+    from_uri: str,
+    from_registry_uri: str | None,
+    from_model: str,
+    version: str | None,
+    alias: str | None,
+    to_uri: str,
+    to_registry_uri: str | None,
+    to_model: str,
+    to_experiment: str,
+    from_credentials: str | None,
+    to_credentials: str | None,
+    env: str | None,
+    conf_source: str | None,
+) -> None:
+    """Copy one model version (--version or --alias) into another registry as a new version, with its
+    run's params, metrics and tags and the source recorded. Never moves an alias in the destination:
+    the copy serves only after that registry's gate (or an operator) promotes it."""
+    from lakehouse_mlops.ops.model_transfer import Endpoint, copy_model_version
+
+    source_login, destination_login = _credentials_entries(env, conf_source, from_credentials, to_credentials)
+    source = Endpoint(from_uri, from_registry_uri, source_login)
+    destination = Endpoint(to_uri, to_registry_uri, destination_login)
+    try:
+        copied = copy_model_version(
+            source, from_model, destination, to_model, version=version, alias=alias, experiment=to_experiment
+        )
+    except LakehouseError as exc:
+        _fail(exc)
+    click.echo(
+        f"copied models:/{from_model}/{copied.source_version} ({source.public_uri}) -> {copied.model_uri} "
+        f"({destination.public_uri}, run {copied.run_id} in experiment {to_experiment})"
+    )
+    held = ", ".join(f"{a}={v}" for a, v in sorted(copied.aliases.items())) or "none"
+    click.echo(f"aliases of {to_model} unchanged: {held}")
+    click.echo(f"to serve it, promote it there: kedro promote {copied.version} --env <destination env>")

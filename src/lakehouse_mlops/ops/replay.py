@@ -1,0 +1,221 @@
+"""Policy backtest: run the loop over past months and compare the deployed model with a static model
+(never retrained) and a model refit every month, on each month's labels once they have landed."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from functools import cache
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+
+from lakehouse_mlops.framework import registry  # noqa: E402
+from lakehouse_mlops.ops.loop import CycleResult, Loop  # noqa: E402
+from lakehouse_mlops.ops.operations import hyperparameters  # noqa: E402
+from lakehouse_mlops.pipelines.monitoring.report import STYLE, figure_html, table_html  # noqa: E402
+from lakehouse_mlops.pipelines.training.config import parse_training  # noqa: E402
+from lakehouse_mlops.pipelines.training.nodes import fit_final_model  # noqa: E402
+
+logger = logging.getLogger(__name__)
+RETRAIN_STAGES = ("training", "promotion")
+AUC_COLUMNS = ["auc_deployed", "auc_static", "auc_always_retrain"]
+TIMELINE_EXTRA = [*AUC_COLUMNS, "auc_replaced_model", "gate_candidate_auc", "gate_champion_auc"]
+
+
+def replay(
+    loop: Loop, batches: list[str], on_cycle: Callable[[CycleResult], None] = lambda _: None
+) -> tuple[pd.DataFrame, dict]:
+    """Run a cycle per batch, then build the timeline and save it (CSV, PNG, HTML) via the catalog."""
+    session, context = loop.context()
+    with session:
+        name = context.params["training"]["registered_model_name"]
+    if registry.alias_version(name, registry.CHAMPION) is None:
+        raise registry.RegistryError(
+            f"model '{name}' has no champion: run `make run` (or training + promotion) first"
+        )
+    results = []
+    for batch in batches:
+        results.append(loop.cycle(batch))
+        on_cycle(results[-1])
+        if not results[-1].ok:
+            break
+    completed = [r for r in results if r.ok]
+    if not completed:
+        failed = results[0]
+        return pd.DataFrame(), {"months": 0, "failed": failed.headline()}
+    # the static model: the one deployed on the first replayed batch, never retrained
+    static = completed[0].scored_by
+    results = completed
+    session, context = loop.context()
+    with session:
+        frame = build_timeline(context.catalog, context.params["training"], results, static)
+        summary = summarise(frame, static)
+        context.catalog.save("replay_timeline", frame)
+        context.catalog.save("replay_timeline_plot", timeline_figure(frame))
+        context.catalog.save("replay_report", timeline_html(frame, summary))
+    return frame, summary
+
+
+def build_timeline(catalog, training: dict, results: list[CycleResult], static: str) -> pd.DataFrame:
+    """One row per replayed batch: what the cycle did, and the AUC on the batch's labels of the
+    deployed model, the model it replaced, the static model and a model refit for that month."""
+    spec = parse_training(training)
+    name = spec.registered_model_name
+    features, labels = catalog.load("gold_flight_features"), catalog.load("gold_labels")
+    known = labels.filter(F.col(spec.target).isNotNull()).select("flight_key", spec.target, "label_known_at")
+    columns = ["flight_key", "flight_date", "batch_id", *spec.features.all]
+    examples = features.select(*columns).join(known, "flight_key").toPandas()
+    predictions = catalog.load("ml_predictions").select(
+        "flight_key", "batch_id", "model_version", "probability"
+    )
+    decisions = _monitoring_decisions(catalog)
+    best = hyperparameters(registry.version_tags(name, static))
+    rows, replaced, previous = [], None, static
+    for result in results:
+        if result.deployed != previous:
+            replaced, previous = previous, result.deployed
+        row = {**_cycle_row(result, decisions.get(result.batch_id, {})), **_gate_metrics(name, result)}
+        month = examples[examples["batch_id"] == result.batch_id]
+        row["labelled_rows"] = len(month)
+        if len(month) and month[spec.target].nunique() == 2 and result.deployed:
+            y, x = month[spec.target].astype(int).to_numpy(), month[spec.features.all]
+            scored = predictions.filter(
+                (F.col("batch_id") == result.batch_id) & (F.col("model_version") == result.deployed)
+            )
+            deployed = scored.toPandas().set_index("flight_key")["probability"].reindex(month["flight_key"])
+            refit = _refit_before(examples, result.batch_id, best, training, spec)
+            row["auc_deployed"] = roc_auc_score(y, deployed.to_numpy())
+            row["auc_static"] = roc_auc_score(y, _model(name, static).predict_proba(x)[:, 1])
+            row["auc_always_retrain"] = roc_auc_score(y, refit.predict_proba(x)[:, 1])
+            if replaced is not None:
+                row["auc_replaced_model"] = roc_auc_score(y, _model(name, replaced).predict_proba(x)[:, 1])
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    return frame.reindex(columns=[*frame.columns, *[c for c in TIMELINE_EXTRA if c not in frame]])
+
+
+@cache
+def _model(name: str, version: str):
+    return registry.load_model(name, version)
+
+
+def _cycle_row(result: CycleResult, signals: dict) -> dict:
+    return {
+        "batch_id": result.batch_id,
+        "scored_version": result.scored_by,
+        "deployed_version": result.deployed,
+        "decision": result.decision,
+        "drift_share": signals.get("drift_share"),
+        "dataset_drift": signals.get("dataset_drift"),
+        "quality_alarms": len(signals.get("quality_alarms", [])),
+        "retrained_version": result.retrained_version,
+        "promoted": result.promoted,
+        "cycle_seconds": round(sum(s.seconds for s in result.stages), 1),
+        "retrain_seconds": round(sum(s.seconds for s in result.stages if s.stage in RETRAIN_STAGES), 1),
+    }
+
+
+def _gate_metrics(name: str, result: CycleResult) -> dict:
+    """The gate's AUC of the retrained candidate and of the champion, on the gate's window."""
+    if result.retrained_version is None:
+        return {}
+    raw = registry.version_tags(name, result.retrained_version).get("gate.metrics")
+    metrics = json.loads(raw) if raw else {}
+    return {
+        "gate_candidate_auc": metrics.get("candidate", {}).get("roc_auc"),
+        "gate_champion_auc": metrics.get("champion", {}).get("roc_auc"),
+    }
+
+
+def _refit_before(examples: pd.DataFrame, batch: str, best: dict, training: dict, spec):
+    """The champion's hyperparameters refit on every label known when ``batch`` was scored."""
+    cutoff = pd.Timestamp(f"{batch}-01")
+    history = examples[pd.to_datetime(examples["label_known_at"]) <= cutoff]
+    dates = pd.to_datetime(history["flight_date"])
+    valid_start = dates.max() - timedelta(days=spec.windows.validation_days - 1)
+    return fit_final_model(history[dates < valid_start], history[dates >= valid_start], best, training)
+
+
+def _monitoring_decisions(catalog) -> dict[str, dict]:
+    decisions = catalog.load("ml_decision_history")
+    if decisions is None:
+        return {}
+    rows = (
+        decisions.filter(F.col("kind") == "monitoring")
+        .orderBy("decided_at")
+        .select("batch_id", "metrics")
+        .collect()
+    )
+    return {r["batch_id"]: json.loads(r["metrics"]) for r in rows}
+
+
+def summarise(frame: pd.DataFrame, static: str) -> dict:
+    scored = (
+        frame.dropna(subset=AUC_COLUMNS)
+        if not frame.empty and set(AUC_COLUMNS) <= set(frame)
+        else frame.iloc[0:0]
+    )
+    means = {c: float(scored[c].mean()) if len(scored) else float("nan") for c in AUC_COLUMNS}
+    retrains = int(frame["retrained_version"].notna().sum()) if not frame.empty else 0
+    always = len(frame)
+    return {
+        "months": len(frame),
+        "labelled_months": len(scored),
+        "static_version": static,
+        **{f"mean_{c}": v for c, v in means.items()},
+        "share_of_always_retrain_auc": means["auc_deployed"] / means["auc_always_retrain"]
+        if means["auc_always_retrain"]
+        else float("nan"),
+        "retrains": retrains,
+        "always_retrain_retrains": always,
+        "promotions": int(frame["promoted"].sum()) if not frame.empty else 0,
+        # months on which the deployed model scored below the model it replaced
+        "months_deployed_below_replaced": int((frame["auc_deployed"] < frame["auc_replaced_model"]).sum())
+        if not frame.empty
+        else 0,
+    }
+
+
+def timeline_figure(frame: pd.DataFrame) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    x = np.arange(len(frame))
+    drift = frame["drift_share"].astype(float).fillna(0)
+    ax2 = ax.twinx()
+    ax2.bar(x, drift, color="#cccccc", alpha=0.6, label="drift share")
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel("share of features drifted")
+    for column, label in zip(AUC_COLUMNS, ["deployed (loop)", "static", "always retrain"], strict=True):
+        ax.plot(x, frame[column].astype(float), marker="o", label=label)
+    for i, row in frame.iterrows():
+        if isinstance(row["retrained_version"], str):
+            ax.axvline(i, color="#d9534f" if row["promoted"] else "#f0ad4e", linestyle="--", alpha=0.8)
+    ax.set_zorder(ax2.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.set_xticks(x, frame["batch_id"])
+    ax.set(ylabel="ROC AUC on the month's labels", title="replay: dashed = retrain (red: promoted)")
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def timeline_html(frame: pd.DataFrame, summary: dict) -> str:
+    items = "".join(
+        f"<tr><th>{k}</th><td>{v:.4f}</td></tr>"
+        if isinstance(v, float)
+        else f"<tr><th>{k}</th><td>{v}</td></tr>"
+        for k, v in summary.items()
+    )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Replay timeline</title>"
+        f"<style>{STYLE}</style></head><body><h1>Replay timeline</h1><table>{items}</table>"
+        f"{figure_html(timeline_figure(frame), 'replay timeline')}{table_html(frame)}</body></html>"
+    )
