@@ -61,7 +61,7 @@ def build_gold(base: Path) -> Path:
     for pipeline in ("ingestion", "features"):
         with KedroSession.create(project_path=ROOT, conf_source=str(project / "conf")) as session:
             session.run(pipeline_names=[pipeline])
-    return project / "data/04_gold/flight_features"
+    return project / "data/04_gold/features"
 
 
 def timed(function, repeats: int = 1) -> tuple[float, object, str]:

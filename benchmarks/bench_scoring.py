@@ -24,7 +24,7 @@ def main() -> int:
     import mlflow
     from pyspark.sql import functions as F
 
-    from lakehouse_mlops.framework import registry
+    from lakehouse_mlops.framework import model_registry as registry
     from lakehouse_mlops.pipelines.inference.scoring import probability_of_late
     from lakehouse_mlops.platform.spark_session import build_spark_session
 
@@ -38,7 +38,7 @@ def main() -> int:
         print("no champion: run `make run` first", file=sys.stderr)
         return 1
     uri = f"models:/{name}/{version}"
-    gold = spark.read.format("delta").load(str(ROOT / "data/04_gold/flight_features"))
+    gold = spark.read.format("delta").load(str(ROOT / "data/04_gold/features"))
     base_rows = gold.count()
     inputs, probability = probability_of_late(uri)
     model = registry.load_model(name, version)

@@ -74,7 +74,7 @@ def fit_model(spark, project: Path, training: dict) -> str:
     from lakehouse_mlops.pipelines.training.config import parse_training
 
     gold = project / "data/04_gold"
-    features = spark.read.format("delta").load(str(gold / "flight_features"))
+    features = spark.read.format("delta").load(str(gold / "features"))
     labels = spark.read.format("delta").load(str(gold / "labels"))
     fraction = min(1.0, FIT_SAMPLE_ROWS / features.count())
     examples = nodes.labelled_examples(features.sample(False, fraction, seed=7), labels, training)
@@ -151,7 +151,7 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
         kedro_run(project, "features")
     spark = SparkSession.builder.getOrCreate()
     gold = project / "data/04_gold"
-    gold_rows = spark.read.format("delta").load(str(gold / "flight_features")).count()
+    gold_rows = spark.read.format("delta").load(str(gold / "features")).count()
     record("features", time.perf_counter() - start, gold_rows, peak, "flight_features + labels")
 
     training = yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())["training"]
@@ -162,7 +162,7 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
     with memory.stage(f"{size}/scoring") as peak:
         start = time.perf_counter()
         inputs, probability = probability_of_late(model_uri)
-        features = spark.read.format("delta").load(str(gold / "flight_features"))
+        features = spark.read.format("delta").load(str(gold / "features"))
         scored = features.select("flight_key", probability(features).alias("probability"))
         scored.write.format("noop").mode("overwrite").save()
     spark_seconds = time.perf_counter() - start
@@ -187,7 +187,7 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
     monitoring = yaml.safe_load((ROOT / "conf/base/parameters_monitoring.yml").read_text())["monitoring"]
     spec, columns = parse_monitoring(monitoring), parse_training(training).features
     numeric, categorical = monitored_features(columns.numeric, columns.categorical, spec)
-    features = spark.read.format("delta").load(str(gold / "flight_features"))
+    features = spark.read.format("delta").load(str(gold / "features"))
     reference = features.filter(F.col("flight_date") < F.lit(SPLIT_DATE))
     current = features.filter(F.col("flight_date") >= F.lit(SPLIT_DATE))
     settings = spec.numeric

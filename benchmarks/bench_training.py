@@ -27,7 +27,7 @@ def main() -> int:
     spark = build_spark_session(conf)
     training = yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())["training"]
     gold = ROOT / "data/04_gold"
-    features = spark.read.format("delta").load(str(gold / "flight_features"))
+    features = spark.read.format("delta").load(str(gold / "features"))
     labels = spark.read.format("delta").load(str(gold / "labels"))
     examples = nodes.labelled_examples(features, labels, training)
     train, valid, test, windows = nodes.split_windows(examples, training)

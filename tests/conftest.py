@@ -87,3 +87,13 @@ def run_pipeline(project: Path, pipeline: str, runtime_params: dict | None = Non
             return session.run(pipeline_names=[pipeline], runner=runner_for(pipeline))
     finally:
         end_leftover_runs()
+
+
+def project_parameters() -> dict:
+    """The project's parameters as a run sees them (base + local, the selected use case's folder)."""
+    from kedro.framework.startup import bootstrap_project
+
+    from lakehouse_mlops.ops.kedro_project import config_loader
+
+    bootstrap_project(PROJECT_ROOT)
+    return config_loader(PROJECT_ROOT)["parameters"]

@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse_mlops.framework.registry import CHAMPION, HISTORY_TAG
+from lakehouse_mlops.framework.model_registry import CHAMPION, HISTORY_TAG
 from tests.conftest import PROJECT_ROOT
 from tests.small_lakehouse import EAGER_POLICY, FAST_TRAINING, PROMOTION_BARS, dotlist, land_small_month
 
@@ -56,7 +56,7 @@ MERGE_KEYS = {
     "03_silver/flights": ["flight_key"],
     "03_silver/outcomes": ["flight_key"],
     "03_silver/weather": ["origin", "time_hour"],
-    "04_gold/flight_features": ["flight_key"],
+    "04_gold/features": ["flight_key"],
     "04_gold/labels": ["flight_key"],
     "05_ml/predictions": ["flight_key", "model_version"],
     "05_ml/monitoring_metrics": ["batch_id", "model_version", "kind", "feature", "metric"],

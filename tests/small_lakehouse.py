@@ -32,7 +32,7 @@ FAST_TRAINING = {
         "importance_sample_rows": 500,
     }
 }
-PROMOTION_BARS = {"promotion": {"gate": {"min_roc_auc": 0.6, "min_window_rows": 200}}}
+PROMOTION_BARS = {"usecase": {"gate": {"absolute": {"roc_auc": 0.6}, "min_rows": 200}}}
 #: a hair-trigger policy, so that a short replay exercises retraining, the gate and the cooldown
 EAGER_POLICY = {
     "monitoring": {

@@ -119,7 +119,7 @@ def test_packaged_pipelines_run_on_the_standalone_cluster(bundle, cluster, tmp_p
 
     # Delta tables on the shared path given by LAKEHOUSE_ROOT
     silver = spark.read.format("delta").load(str(lake / "03_silver" / "flights"))
-    gold = spark.read.format("delta").load(str(lake / "04_gold" / "flight_features"))
+    gold = spark.read.format("delta").load(str(lake / "04_gold" / "features"))
     assert silver.count() > 1000
     assert gold.count() == silver.count()
     assert not (workdir / "data").exists(), "nothing may be written outside the configured root"

@@ -65,15 +65,16 @@ def test_the_deployment_environments_exist():
 
 @pytest.mark.parametrize("env", DEPLOYED)
 def test_deployed_environment_changes_only_the_model_name_in_parameters(conf, env):
-    # soft merge: the env's one-key training file keeps every other parameter of base
+    # soft merge: the env's one-key file keeps every other parameter of base and of the use case
     params, base = conf[env]["parameters"], conf["base"]["parameters"]
     assert params.keys() == base.keys()
-    assert {**params["training"], "registered_model_name": None} == {
-        **base["training"],
-        "registered_model_name": None,
-    }
-    assert {k: v for k, v in params.items() if k != "training"} == {
-        k: v for k, v in base.items() if k != "training"
+
+    def without_model_name(usecase: dict) -> dict:
+        return {**usecase, "model": {**usecase["model"], "registered_name": None}}
+
+    assert without_model_name(params["usecase"]) == without_model_name(base["usecase"])
+    assert {k: v for k, v in params.items() if k != "usecase"} == {
+        k: v for k, v in base.items() if k != "usecase"
     }
 
 
@@ -99,7 +100,7 @@ def test_deployed_environment_is_separate_from_every_other(conf, env):
         return {
             "storage root": conf[e]["globals"]["lakehouse_root"],
             "experiment": conf[e]["mlflow"]["tracking"]["experiment"]["name"],
-            "registered model": conf[e]["parameters"]["training"]["registered_model_name"],
+            "registered model": conf[e]["parameters"]["usecase"]["model"]["registered_name"],
             "tracking server": conf[e]["mlflow"]["server"]["mlflow_tracking_uri"],
         }
 

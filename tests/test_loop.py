@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
-from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework import model_registry as registry
 from tests.small_lakehouse import EAGER_POLICY, REPLAYED_MONTHS, make_loop
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ def table(spark, project: Path, name: str):
 def test_each_cycle_scores_the_batch_on_spark(lakehouse, replayed, spark):
     frame, _ = replayed
     assert frame.loc[0, "scored_version"] == "1"
-    gold = spark.read.format("delta").load(str(lakehouse / "data/04_gold/flight_features"))
+    gold = spark.read.format("delta").load(str(lakehouse / "data/04_gold/features"))
     predictions = table(spark, lakehouse, "predictions")
     for row in frame.itertuples():
         for version in {row.scored_version, row.deployed_version}:

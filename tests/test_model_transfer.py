@@ -17,7 +17,7 @@ from mlflow.models import Model
 from mlflow.tracking import MlflowClient
 from sklearn.linear_model import LogisticRegression
 
-from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.ops.cli import cli
 from lakehouse_mlops.ops.model_transfer import Endpoint, TransferError, copy_model_version
 from tests.mlflow_store import active_store
@@ -65,12 +65,12 @@ def staging(tmp_path_factory) -> dict:
             mlflow.log_metric("test_metrics.roc_auc", 0.81)
             mlflow.set_tags(
                 {
-                    "lineage.gold_flight_features.path": "/srv/lakehouse/staging/04_gold/flight_features",
-                    "lineage.gold_flight_features.version": "7",
+                    "lineage.gold_features.path": "/srv/lakehouse/staging/04_gold/features",
+                    "lineage.gold_features.version": "7",
                     "git_commit": "abc123",
                 }
             )
-            mlflow.log_input(mlflow.data.from_pandas(train, name="gold_flight_features"), context="training")
+            mlflow.log_input(mlflow.data.from_pandas(train, name="gold_features"), context="training")
             registered = registry.log_and_register(
                 model, train, SOURCE_MODEL, {"decision_threshold": "0.4", "window.train_start": "2013-01-01"}
             )
@@ -123,7 +123,7 @@ def test_copy_predicts_like_the_source_and_records_where_it_came_from(stores, tm
     tags = version.tags
     assert tags["run_id"] == copied.run_id == version.run_id  # the project finds the run by this tag
     assert tags["decision_threshold"] == "0.4" and tags["window.train_start"] == "2013-01-01"
-    assert tags["lineage.gold_flight_features.version"] == "7"
+    assert tags["lineage.gold_features.version"] == "7"
     assert tags["transfer.source_uri"] == source.tracking_uri
     assert (tags["transfer.source_model"], tags["transfer.source_version"]) == (SOURCE_MODEL, "1")
     assert tags["transfer.source_run_id"] == stores["source_run_id"]
@@ -139,7 +139,7 @@ def test_copy_predicts_like_the_source_and_records_where_it_came_from(stores, tm
     assert run.data.metrics["test_metrics.roc_auc"] == 0.81
     assert run.data.tags["git_commit"] == "abc123"
     assert run.data.tags["transfer.source_version"] == "1"
-    assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["gold_flight_features"]
+    assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["gold_features"]
 
     with active_store(destination.tracking_uri):
         mlmodel = Model.load(mlflow.artifacts.download_artifacts(copied.model_uri, dst_path=str(tmp_path)))

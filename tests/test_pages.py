@@ -93,7 +93,7 @@ def test_kedro_viz_draws_the_pipeline_and_previews_a_plot(lakehouse, page, tmp_p
         # the layers read left to right / top to bottom, without a cycle (viz drops cyclic layers)
         assert graph["layers"] == ["landing", "bronze", "silver", "gold", "ml", "reporting"]
         layers = {n["name"]: n.get("layer") for n in graph["nodes"] if n["type"] == "data"}
-        assert layers["silver_flights"] == "silver" and layers["gold_flight_features"] == "gold"
+        assert layers["silver_flights"] == "silver" and layers["gold_features"] == "gold"
         assert layers["feature_importance_plot"] == "reporting"
         unlayered = sorted(
             name for name, layer in layers.items() if layer is None and name in catalog_entries()
@@ -162,7 +162,7 @@ def test_mlflow_ui_serves_runs_and_the_registered_model(lakehouse, page, tmp_pat
         ]
         assert training, "no training run with test metrics"
         tags = {t["key"]: t["value"] for t in training[0]["data"]["tags"]}
-        assert "lineage.gold_flight_features.version" in tags
+        assert "lineage.gold_features.version" in tags
         assert training[0]["inputs"]["dataset_inputs"], "lineage inputs missing"
         model = api(url, "registered-models/get", name="flight_delay")["registered_model"]
         assert {a["alias"] for a in model["aliases"]} >= {"champion", "challenger"}

@@ -13,8 +13,8 @@ def test_default_run_judges_the_model_it_trained_after_training():
 def test_promotion_on_its_own_needs_no_training_output():
     promotion = register_pipelines()["promotion"]
     assert promotion.inputs() == {
-        "gold_flight_features",
+        "gold_features",
         "gold_labels",
-        "params:training",
+        "params:usecase",
         "params:promotion",
     }

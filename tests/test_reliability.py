@@ -73,7 +73,7 @@ SILVER = KillPoint("silver merge", "03_silver/flights")
 #: In the order a cycle reaches them, after SILVER (which comes before the outage). Each kill is one
 #: more `kedro cycle`: a start-up and a replay of every stage before the point (~1.5 min each).
 KILL_POINTS = [
-    KillPoint("gold merge", "04_gold/flight_features"),
+    KillPoint("gold merge", "04_gold/features"),
     KillPoint("predictions", "05_ml/predictions"),
     KillPoint("monitoring", "05_ml/monitoring_metrics"),
     # the gate's decision row being written (before the fix, the alias had already moved here)
@@ -134,7 +134,7 @@ def test_the_same_cycle_three_times_gives_the_tables_of_the_first_run(reference,
         assert {n: table_version(p) for n, p in delta_tables(reference.project).items()} == versions
         assert lakehouse_fingerprint(spark, reference.project) == reference.tables
         assert registry_state(reference.project) == reference.registry
-    gold = spark.read.format("delta").load(str(reference.project / "data/04_gold/flight_features"))
+    gold = spark.read.format("delta").load(str(reference.project / "data/04_gold/features"))
     scored = gold.filter(gold.batch_id == BATCH).count() * 2  # by the first champion, then by May's
     assert predictions_per_flight(spark, reference.project) == {1: scored}
     decisions = spark.read.format("delta").load(str(reference.project / "data/05_ml/decisions"))
@@ -394,7 +394,7 @@ def registry_with_two_versions(two_versions_store, tmp_path):
     """A copy of ``two_versions_store`` as the registry MLflow's fluent API and the project use."""
     from mlflow.tracking import MlflowClient
 
-    from lakehouse_mlops.framework import registry
+    from lakehouse_mlops.framework import model_registry as registry
 
     uri = f"sqlite:///{shutil.copy(two_versions_store, tmp_path / 'mlflow.db')}"
     with active_store(uri):
@@ -420,7 +420,7 @@ def promote_2(champion: str = "1") -> dict:
 def test_a_half_applied_promotion_is_completed_once_by_its_recorded_decision(
     registry_with_two_versions, cut_after
 ):
-    from lakehouse_mlops.framework import registry
+    from lakehouse_mlops.framework import model_registry as registry
     from lakehouse_mlops.pipelines.promotion.nodes import apply_recorded_decision
 
     client = registry_with_two_versions

@@ -30,7 +30,7 @@ import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.framework.errors import ConfigError
 from lakehouse_mlops.platform import team_server
 from tests.mlflow_store import active_store
@@ -310,8 +310,8 @@ def test_team_env_logs_through_kedro_as_ds(team, spark, monkeypatch, capfd, capl
     assert alias_of(team, registry.CHALLENGER) == registered["version"]
     with team.as_user("viewer"):
         runs = team.client().search_runs([team.experiment_id()])
-    # kedro-mlflow logs the run's parameters: only the pipeline run has the promotion gate's
-    runs = [run for run in runs if "promotion.gate.min_roc_auc" in run.data.params]
+    # kedro-mlflow logs the run's parameters: only the pipeline run has the use case's gate
+    runs = [run for run in runs if "usecase.gate.beat_champion_by" in run.data.params]
     assert len(runs) == 1, "the promotion pipeline's run was not logged on the team server"
     logged = capfd.readouterr()
     everything = logged.out + logged.err + caplog.text

@@ -8,7 +8,17 @@ from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 
 from lakehouse_mlops.framework.lineage import record_lineage
+from lakehouse_mlops.pipeline_registry import use_session_config
 from lakehouse_mlops.platform.spark_session import build_spark_session
+
+
+class UseCaseHooks:
+    """The session's configuration (the selected use case, its feeds) is what the pipelines are
+    built from: `kedro run --env …` or a conf tarball may select another use case than the cwd's."""
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        use_session_config(context.config_loader)
 
 
 class SparkHooks:

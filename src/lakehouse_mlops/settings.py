@@ -2,19 +2,24 @@
 
 import warnings
 
-from kedro.config import OmegaConfigLoader  # noqa: F401 - the documented default, named for readers
 from omegaconf.resolvers import oc
 
-from lakehouse_mlops.hooks import LineageHooks, SparkHooks
+from lakehouse_mlops.framework.config_loader import UseCaseConfigLoader
+from lakehouse_mlops.hooks import LineageHooks, SparkHooks, UseCaseHooks
 
-HOOKS = (SparkHooks(), LineageHooks())
+HOOKS = (UseCaseHooks(), SparkHooks(), LineageHooks())
+
+# OmegaConfigLoader + the selected use case's folder conf/<env>/usecases/<name>/ (globals: usecase_name).
+CONFIG_LOADER_CLASS = UseCaseConfigLoader
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
     "config_patterns": {
         "spark": ["spark*", "spark*/**"],
-        "parameters": ["parameters*", "parameters*/**", "**/parameters*"],
+        # not "**/parameters*" (Kedro's default): only the selected use case's folder is read
+        "parameters": ["parameters*", "parameters*/**"],
+        "catalog": ["catalog*", "catalog*/**"],
     },
     # The default merge replaces whole top-level keys between envs; soft merge lets an env override
     # one Spark setting or one parameter without restating the rest.

@@ -8,7 +8,7 @@ from functools import cache
 import mlflow
 
 from lakehouse_mlops.framework.datasets import DeltaSparkDataset
-from lakehouse_mlops.framework.registry import LINEAGE_PREFIX, RegistryError, git_commit
+from lakehouse_mlops.framework.model_registry import LINEAGE_PREFIX, RegistryError, git_commit
 
 logger = logging.getLogger(__name__)
 

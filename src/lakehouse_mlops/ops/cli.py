@@ -7,20 +7,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from kedro.framework.project import settings
 from kedro.framework.session import KedroSession
 
+from lakehouse_mlops.framework.batches import BatchIdError, batch_range
 from lakehouse_mlops.framework.errors import LakehouseError
+from lakehouse_mlops.framework.usecase import UseCase, parse_usecase
 from lakehouse_mlops.ops import operations
-from lakehouse_mlops.ops.kedro_project import bootstrap
+from lakehouse_mlops.ops.kedro_project import bootstrap, config_loader
 from lakehouse_mlops.ops.tables import describe_tables
-from lakehouse_mlops.usecases.flights import source as simulator
 
 ENV_OPTION = click.option("--env", "-e", default=None, help="Kedro configuration environment.")
 CONF_SOURCE_OPTION = click.option(
     "--conf-source",
     default=None,
     help="Configuration folder or packaged conf tarball (default: the project's conf/).",
+)
+NO_LAND_OPTION = click.option(
+    "--no-land",
+    is_flag=True,
+    help="The batches are already in the landing zone (source systems): do not land them from the "
+    "use case's source.",
 )
 VERBOSE_OPTION = click.option("--verbose", is_flag=True, help="Show every stage's full Kedro log.")
 PARAMS_OPTION = click.option(
@@ -50,20 +56,35 @@ def _context(env: str | None, runtime_params: dict | None = None, conf_source: s
 def _loop(
     env: str | None, conf_source: str | None, params: tuple[str, ...], verbose: bool, land: bool = True
 ):
-    from lakehouse_mlops.ops.loop import (  # Spark/MLflow only when needed
-        Loop,
-        dotlist_params,
-        simulator_lander,
+    from lakehouse_mlops.ops.loop import USECASE_SOURCE, Loop, dotlist_params  # Spark/MLflow when needed
+
+    return Loop(
+        _project_path(),
+        env,
+        conf_source,
+        params=dotlist_params(list(params)),
+        lander=USECASE_SOURCE if land else None,
+        verbose=verbose,
     )
 
-    lander = simulator_lander if land else None
-    return Loop(
-        _project_path(), env, conf_source, params=dotlist_params(list(params)), lander=lander, verbose=verbose
-    )
+
+def _usecase(env: str | None, conf_source: str | None) -> UseCase:
+    """The selected use case's contract, read without a session (no Spark, no MLflow)."""
+    try:
+        return parse_usecase(config_loader(_project_path(), env, conf_source)["parameters"]["usecase"])
+    except LakehouseError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _batches(first: str, last: str | None, usecase: UseCase) -> list[str]:
+    try:
+        return batch_range(first, last or first, usecase.batch.cadence)
+    except BatchIdError as exc:
+        raise click.ClickException(f"{exc} (use case '{usecase.name}' has {usecase.batch.cadence} batches)")
 
 
 def _model_name(context) -> str:
-    return context.params["training"]["registered_model_name"]
+    return parse_usecase(context.params["usecase"]).model.registered_name
 
 
 def _fail(exc: LakehouseError) -> None:
@@ -76,22 +97,28 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("first_month")
-@click.option("--to", "last_month", default=None, help="Last month to land (inclusive).")
+@click.argument("first_batch")
+@click.option("--to", "last_batch", default=None, help="Last batch to land (inclusive).")
 @ENV_OPTION
 @CONF_SOURCE_OPTION
-def land(first_month: str, last_month: str | None, env: str | None, conf_source: str | None) -> None:
-    """Land batch FIRST_MONTH (YYYY-MM), or FIRST_MONTH..--to, into the landing zone."""
-    path = _project_path()
-    loader = settings.CONFIG_LOADER_CLASS(
-        conf_source=conf_source or str(path / settings.CONF_SOURCE), env=env, **settings.CONFIG_LOADER_ARGS
-    )
-    conf = loader["globals"]
+def land(first_batch: str, last_batch: str | None, env: str | None, conf_source: str | None) -> None:
+    """Land batch FIRST_BATCH (e.g. 2013-05 for monthly batches), or FIRST_BATCH..--to, into the
+    landing zone with the use case's source."""
+    from lakehouse_mlops.ops.loop import usecase_lander
+
+    usecase = _usecase(env, conf_source)
+    lander = usecase_lander(usecase)
+    if lander is None:
+        raise click.ClickException(
+            f"use case '{usecase.name}' has no source ({usecase.package} defines no land()): "
+            "its files are dropped into the landing zone by the source systems"
+        )
+    conf = config_loader(_project_path(), env, conf_source)["globals"]
     root = Path(conf["landing_root"])
-    root = root if root.is_absolute() else path / root
-    batches = simulator.months(first_month, last_month or first_month)
-    for landed in simulator.land_months(batches, root, conf["landing_file_suffix"]):
-        click.echo(f"landed {landed}")
+    root = root if root.is_absolute() else _project_path() / root
+    for batch in _batches(first_batch, last_batch, usecase):
+        for landed in lander(batch, root, conf["landing_file_suffix"]):
+            click.echo(f"landed {landed}")
 
 
 @cli.command()
@@ -159,7 +186,9 @@ def reproduce(version: str, env: str | None, conf_source: str | None) -> None:
     """Retrain VERSION from its pinned Delta versions and hyperparameters; report the AUC difference."""
     with _context(env, conf_source=conf_source) as (_, context):
         try:
-            result = operations.reproduce(_model_name(context), version, context.params["training"])
+            result = operations.reproduce(
+                _model_name(context), version, context.params["training"], context.params["usecase"]
+            )
         except LakehouseError as exc:
             _fail(exc)
         for key, value in result.items():
@@ -168,11 +197,7 @@ def reproduce(version: str, env: str | None, conf_source: str | None) -> None:
 
 @cli.command()
 @click.argument("batch_id")
-@click.option(
-    "--no-land",
-    is_flag=True,
-    help="The batch is already in the landing zone (source systems): do not land it from the simulator.",
-)
+@NO_LAND_OPTION
 @PARAMS_OPTION
 @VERBOSE_OPTION
 @ENV_OPTION
@@ -185,9 +210,11 @@ def cycle(
     env: str | None,
     conf_source: str | None,
 ) -> None:
-    """Process batch BATCH_ID (YYYY-MM) end to end: land → ingestion → features → inference →
-    monitoring → (if the decision is retrain) training → promotion. One line per stage; exit code 0
-    when the cycle completed, 1 when a stage failed. Re-running a cycle changes nothing."""
+    """Process batch BATCH_ID (e.g. 2013-05 for monthly batches) end to end: land → ingestion →
+    features → inference → monitoring → (if the decision is retrain) training → promotion. One line
+    per stage; exit code 0 when the cycle completed, 1 when a stage failed. Re-running a cycle
+    changes nothing."""
+    _batches(batch_id, None, _usecase(env, conf_source))
     loop = _loop(env, conf_source, params, verbose, land=not no_land)
     try:
         result = loop.cycle(batch_id, echo=click.echo)
@@ -198,25 +225,28 @@ def cycle(
 
 
 @cli.command()
-@click.argument("first_month")
-@click.argument("last_month")
+@click.argument("first_batch")
+@click.argument("last_batch")
+@NO_LAND_OPTION
 @PARAMS_OPTION
 @VERBOSE_OPTION
 @ENV_OPTION
 @CONF_SOURCE_OPTION
 def history(
-    first_month: str,
-    last_month: str,
+    first_batch: str,
+    last_batch: str,
+    no_land: bool,
     params: tuple[str, ...],
     verbose: bool,
     env: str | None,
     conf_source: str | None,
 ) -> None:
-    """Land FIRST_MONTH..LAST_MONTH and build the first champion in one Spark application:
+    """Land FIRST_BATCH..LAST_BATCH and build the first champion in one Spark application:
     ingestion → features → training → promotion. One line per stage; exit code 1 on a failure."""
-    loop = _loop(env, conf_source, params, verbose)
+    batches = _batches(first_batch, last_batch, _usecase(env, conf_source))
+    loop = _loop(env, conf_source, params, verbose, land=not no_land)
     try:
-        stages = loop.history(simulator.months(first_month, last_month), echo=click.echo)
+        stages = loop.history(batches, echo=click.echo)
     except LakehouseError as exc:
         _fail(exc)
     if any(stage.status == "failed" for stage in stages):
@@ -224,28 +254,30 @@ def history(
 
 
 @cli.command()
-@click.argument("first_month")
-@click.argument("last_month")
+@click.argument("first_batch")
+@click.argument("last_batch")
+@NO_LAND_OPTION
 @PARAMS_OPTION
 @VERBOSE_OPTION
 @ENV_OPTION
 @CONF_SOURCE_OPTION
 def replay(
-    first_month: str,
-    last_month: str,
+    first_batch: str,
+    last_batch: str,
+    no_land: bool,
     params: tuple[str, ...],
     verbose: bool,
     env: str | None,
     conf_source: str | None,
 ) -> None:
-    """Run the cycles FIRST_MONTH..LAST_MONTH and write the policy backtest timeline (CSV, PNG, HTML):
-    per month the AUC of the deployed model, a static model and a model refit every month."""
+    """Run the cycles FIRST_BATCH..LAST_BATCH and write the policy backtest timeline (CSV, PNG, HTML):
+    per batch the AUC of the deployed model, a static model and a model refit every batch."""
     from rich.progress import Progress
 
     from lakehouse_mlops.ops import replay as backtest
 
-    batches = simulator.months(first_month, last_month)
-    loop = _loop(env, conf_source, params, verbose)
+    batches = _batches(first_batch, last_batch, _usecase(env, conf_source))
+    loop = _loop(env, conf_source, params, verbose, land=not no_land)
     with Progress(transient=False) as progress:
         task = progress.add_task("replay", total=len(batches))
 
@@ -274,13 +306,8 @@ def _credentials_entries(env: str | None, conf_source: str | None, *names: str |
         return [None for _ in names]
     from kedro.config import MissingConfigException
 
-    loader = settings.CONFIG_LOADER_CLASS(
-        conf_source=conf_source or str(_project_path() / settings.CONF_SOURCE),
-        env=env,
-        **settings.CONFIG_LOADER_ARGS,
-    )
     try:
-        entries = loader["credentials"]
+        entries = config_loader(_project_path(), env, conf_source)["credentials"]
     except MissingConfigException as exc:
         raise click.ClickException(f"no credentials files for env '{env or 'local'}': {exc}") from exc
     missing = [name for name in names if name and name not in entries]

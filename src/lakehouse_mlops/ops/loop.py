@@ -20,19 +20,19 @@ from pathlib import Path
 
 from kedro.framework.session import KedroSession
 from kedro.runner import SequentialRunner, ThreadRunner
-from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
-from pyspark.sql import functions as F
 
+from lakehouse_mlops.framework.usecase import UseCase, parse_usecase, usecase_module
 from lakehouse_mlops.ops.kedro_project import bootstrap, config_loader
 from lakehouse_mlops.ops.tables import delta_datasets
-from lakehouse_mlops.pipelines.monitoring.policy import RETRAIN
-from lakehouse_mlops.pipelines.promotion import nodes as promotion_nodes
+from lakehouse_mlops.pipelines import inference, monitoring, promotion, training
 from lakehouse_mlops.platform.lakehouse_lock import lakehouse_lock
 from lakehouse_mlops.platform.tracking import check_tracking_server, end_leftover_runs
-from lakehouse_mlops.usecases.flights import source as simulator
 
+#: lands one batch: (batch id, landing root, file suffix) -> the files written
 Lander = Callable[[str, Path, str], list[Path]]
+#: the selected use case's source lands the batch (its package's ``land``)
+USECASE_SOURCE = "usecase"
 NOISY_LOGGERS = ("kedro", "lakehouse_mlops", "kedro_mlflow", "kedro_viz", "mlflow", "kedro.io.data_catalog")
 #: loggers whose warnings are expected noise in a cycle (e.g. kedro-mlflow replacing its datasets)
 SILENCED_LOGGERS = ("mlflow", "kedro_viz", "kedro.io.data_catalog")
@@ -98,8 +98,10 @@ def quiet(enabled: bool) -> Iterator[None]:
             logger.setLevel(level)
 
 
-def simulator_lander(batch_id: str, landing_root: Path, suffix: str) -> list[Path]:
-    return simulator.land_month(batch_id, landing_root, suffix)
+def usecase_lander(usecase: UseCase) -> Lander | None:
+    """The use case's source (``land`` in its package), or None when it has none (production: the
+    source systems drop the files)."""
+    return getattr(usecase_module(usecase), "land", None)
 
 
 def dotlist_params(items: list[str]) -> dict:
@@ -125,8 +127,9 @@ def runner_for(pipeline: str) -> SequentialRunner | ThreadRunner:
 class Loop:
     """Runs cycles on one project (``conf_source`` lets tests and benchmarks use a sandbox).
 
-    ``lander=None``: the batch is already in the landing zone (dropped by the source systems), so
-    the land stage is skipped and the files are ingested as they are (``kedro cycle --no-land``).
+    ``lander``: the selected use case's source by default; ``None``: the batch is already in the
+    landing zone (dropped by the source systems), so the land stage is skipped and the files are
+    ingested as they are (``--no-land``); or any function that lands a batch (tests, benchmarks).
     """
 
     def __init__(
@@ -135,7 +138,7 @@ class Loop:
         env: str | None = None,
         conf_source: str | None = None,
         params: dict | None = None,
-        lander: Lander | None = simulator_lander,
+        lander: Lander | str | None = USECASE_SOURCE,
         verbose: bool = False,
     ) -> None:
         self.project_path, self.env, self.conf_source = project_path, env, conf_source
@@ -187,13 +190,13 @@ class Loop:
         with self.exclusive(f"cycle {batch_id}") as tracking_uri:
             session, context = self.context()
             with session:
-                catalog, params = context.catalog, context.params
-                name = params["training"]["registered_model_name"]
+                catalog, usecase = context.catalog, context.params["usecase"]
+                name = parse_usecase(usecase).model.registered_name
                 steps = [
-                    ("land", lambda: self._land(batch_id, context)),
+                    ("land", lambda: self._land_all([batch_id], context)),
                     ("ingestion", lambda: self.run("ingestion")),
                     ("features", lambda: self.run("features", {"features": {"batch_id": batch_id}})),
-                    ("inference", lambda: self._infer(batch_id, catalog, result)),
+                    ("inference", lambda: self._infer(batch_id, catalog, usecase, result)),
                     ("monitoring", lambda: self._monitor(batch_id, catalog, result)),
                     ("training", lambda: self._train(batch_id, name, result)),
                     ("promotion", lambda: self._promote(batch_id, name, catalog, result)),
@@ -230,72 +233,55 @@ class Loop:
         echo(f"history {span}: FAILED at {failed[0].stage}" if failed else f"history {span}: completed")
         return stages
 
-    def _land(self, batch_id: str, context) -> str:
-        return self._land_all([batch_id], context)
-
     def _land_all(self, batches: list[str], context) -> str:
         conf = context.config_loader["globals"]
         root = Path(self._path(conf["landing_root"]))
-        if self.lander is None:
-            return f"skipped: no lander, the files already in {root} are ingested as they are"
-        files = [f for batch in batches for f in self.lander(batch, root, conf["landing_file_suffix"])]
+        lander = self.lander
+        if lander == USECASE_SOURCE:
+            lander = usecase_lander(parse_usecase(context.params["usecase"]))
+        if lander is None:
+            return f"skipped: no source to land from, the files already in {root} are ingested as they are"
+        files = [f for batch in batches for f in lander(batch, root, conf["landing_file_suffix"])]
         return f"{len(files)} file(s) in {root}"
 
-    def _infer(self, batch_id: str, catalog, result: CycleResult) -> str:
-        pinned = _scored_by(catalog, batch_id)
+    def _infer(self, batch_id: str, catalog, usecase: dict, result: CycleResult) -> str:
+        pinned, _ = inference.scored_batch(catalog.load("ml_predictions"), usecase, batch_id)
         self.run("inference", {"inference": {"batch_id": batch_id, "model_version": pinned}})
-        result.scored_by = result.deployed = pinned or _scored_by(catalog, batch_id)
-        rows = (
-            catalog.load("ml_predictions")
-            .filter((F.col("batch_id") == batch_id) & (F.col("model_version") == result.scored_by))
-            .count()
-        )
+        result.scored_by, rows = inference.scored_batch(catalog.load("ml_predictions"), usecase, batch_id)
+        result.deployed = result.scored_by
         return f"version {result.scored_by}: {rows} rows scored"
 
     def _monitor(self, batch_id: str, catalog, result: CycleResult) -> str:
         params = {"monitoring": {"batch_id": batch_id, "model_version": result.scored_by}}
         self.run("monitoring", params)
-        decisions = catalog.load("ml_decision_history").filter(
-            (F.col("kind") == "monitoring")
-            & (F.col("batch_id") == batch_id)
-            & (F.col("candidate_version") == result.scored_by)
-        )
-        latest = decisions.orderBy(F.col("decided_at").desc()).first()
+        latest = monitoring.recorded_decision(catalog.load("ml_decision_history"), batch_id, result.scored_by)
         result.decision = latest["decision"]
         return f"decision {latest['decision']}: {' | '.join(latest['reasons'])}"
 
     def _train(self, batch_id: str, name: str, result: CycleResult) -> str:
-        if result.decision != RETRAIN:
+        if result.decision != monitoring.RETRAIN:
             return f"skipped: decision {result.decision}"
-        existing = _version_for_batch(name, batch_id)
+        existing = training.version_for_batch(name, batch_id)
         if existing is not None:
             result.retrained_version = existing
             return f"skipped: version {existing} was already trained for {batch_id}"
         self.run("training", {"training": {"trigger_batch": batch_id}})
-        result.retrained_version = _version_for_batch(name, batch_id)
+        result.retrained_version = training.version_for_batch(name, batch_id)
         return f"registered version {result.retrained_version} as challenger"
 
     def _promote(self, batch_id: str, name: str, catalog, result: CycleResult) -> str:
         version = result.retrained_version
         if version is None:
             return "skipped: nothing retrained"
-        client = MlflowClient()
-        if "gate.decision" not in client.get_model_version(name, version).tags:
-            # a run killed after recording the gate's decision but before applying it: complete it,
-            # judging again would compare the candidate with itself if the alias had already moved
-            recorded = promotion_nodes.recorded_promotion(
-                catalog.load("ml_decision_history"), version, batch_id
-            )
-            if recorded is None:
-                self.run("promotion", {"promotion": {"candidate_version": version, "batch_id": batch_id}})
-            else:
-                promotion_nodes.apply_recorded_decision(recorded)
-        tags = client.get_model_version(name, version).tags
-        result.promoted = tags.get("gate.decision") == "promote"
-        return f"version {version}: {tags.get('gate.decision')} ({tags.get('gate.reasons', '')})"
+        decisions = catalog.load("ml_decision_history")
+        if not promotion.complete_recorded_promotion(decisions, name, version, batch_id):
+            self.run("promotion", {"promotion": {"candidate_version": version, "batch_id": batch_id}})
+        decision, reasons = promotion.gate_outcome(name, version)
+        result.promoted = decision == promotion.PROMOTE
+        return f"version {version}: {decision} ({reasons})"
 
     def _rescore(self, batch_id: str, result: CycleResult) -> str:
-        """A new champion re-scores the batch at once: its flights are still ahead, and the new model
+        """A new champion re-scores the batch at once: its rows are still ahead, and the new model
         learned from the labels that arrived with this very batch."""
         if not result.promoted:
             return "skipped: the champion did not change"
@@ -345,26 +331,6 @@ def tracking_checked(steps: list[tuple[str, Callable[[], str | None]]], uri: str
         return run
 
     return [(stage, checked(step)) for stage, step in steps]
-
-
-def _scored_by(catalog, batch_id: str) -> str | None:
-    """The model version that first scored ``batch_id`` (the one deployed on it), if any."""
-    predictions = catalog.load("ml_predictions")
-    if predictions is None:
-        return None
-    first = (
-        predictions.filter(F.col("batch_id") == batch_id)
-        .orderBy("scored_at", "model_version")
-        .select("model_version")
-        .first()
-    )
-    return None if first is None else first[0]
-
-
-def _version_for_batch(name: str, batch_id: str) -> str | None:
-    versions = MlflowClient().search_model_versions(f"name='{name}'")
-    found = [v.version for v in versions if v.tags.get("trigger_batch") == batch_id]
-    return str(max(int(v) for v in found)) if found else None
 
 
 def _versions(tables: dict) -> dict[str, int | None]:

@@ -28,7 +28,7 @@ from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from mlflow.tracking import MlflowClient
 
 from lakehouse_mlops.framework.errors import LakehouseError
-from lakehouse_mlops.framework.registry import actor
+from lakehouse_mlops.framework.model_registry import actor
 
 TAG_PREFIX = "transfer."
 # Version tags that record the source registry's own decisions: carried over under TAG_PREFIX so a

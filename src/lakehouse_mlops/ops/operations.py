@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-import pandas as pd
-
-from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework import model_registry as registry
+from lakehouse_mlops.framework.decisions import decision_rows
+from lakehouse_mlops.framework.examples import TimeWindows, labelled_examples
 from lakehouse_mlops.framework.lineage import load_pinned
-from lakehouse_mlops.pipelines.promotion.nodes import decision_rows
+from lakehouse_mlops.framework.metrics import classification_metrics
+from lakehouse_mlops.framework.usecase import parse_usecase
 from lakehouse_mlops.pipelines.training import nodes as training_nodes
-from lakehouse_mlops.pipelines.training.config import parse_training
-from lakehouse_mlops.pipelines.training.evaluation import classification_metrics
 
 logger = logging.getLogger(__name__)
 SHOWN_TAGS = (
@@ -97,23 +96,17 @@ def rollback(name: str, reason: str) -> tuple[dict, object]:
     return move, rows
 
 
-def reproduce(name: str, version: str, training: dict) -> dict:
+def reproduce(name: str, version: str, training: dict, usecase: dict) -> dict:
     """Retrain ``version`` from its pinned Delta versions, windows and hyperparameters; compare."""
     tags = registry.version_tags(name, version)
-    spec = parse_training(training)
-
-    examples = training_nodes.labelled_examples(
-        load_pinned(tags, "gold_flight_features"), load_pinned(tags, "gold_labels"), training
-    )
-    dates = pd.to_datetime(examples["flight_date"])
-    train = examples[(dates >= tags["window.train_start"]) & (dates < tags["window.valid_start"])]
-    valid = examples[(dates >= tags["window.valid_start"]) & (dates < tags["window.test_start"])]
-    test = examples[(dates >= tags["window.test_start"]) & (dates <= tags["window.test_end"])]
-    best = hyperparameters(tags)
-    model = training_nodes.fit_final_model(train, valid, best, training)
-    y = test[spec.target].astype(int).to_numpy()
+    contract = parse_usecase(usecase)
+    features, labels = load_pinned(tags, "gold_features"), load_pinned(tags, "gold_labels")
+    examples = labelled_examples(features, labels, contract)
+    train, valid, test = TimeWindows.from_tags(tags).split(examples, contract.event_time)
+    model = training_nodes.fit_final_model(train, valid, hyperparameters(tags), training, usecase)
+    y = test[contract.label.column].astype(int).to_numpy()
     metrics = classification_metrics(
-        y, model.predict_proba(test[spec.features.all])[:, 1], model.decision_threshold_
+        y, model.predict_proba(test[contract.features.all])[:, 1], model.decision_threshold_
     )
     recorded = float(tags["test_roc_auc"])
     return {

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from functools import cache
 
 import matplotlib
@@ -18,10 +17,15 @@ import pandas as pd  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
-from lakehouse_mlops.framework import registry  # noqa: E402
+from lakehouse_mlops.framework import model_registry as registry  # noqa: E402
+from lakehouse_mlops.framework.batches import batch_start  # noqa: E402
+from lakehouse_mlops.framework.examples import TimeWindows, labelled_examples  # noqa: E402
+from lakehouse_mlops.framework.html import STYLE, figure_html, table_html  # noqa: E402
+from lakehouse_mlops.framework.model_ref import ModelRef  # noqa: E402
+from lakehouse_mlops.framework.predictions import scores_of  # noqa: E402
+from lakehouse_mlops.framework.usecase import UseCase, parse_usecase  # noqa: E402
 from lakehouse_mlops.ops.loop import CycleResult, Loop  # noqa: E402
 from lakehouse_mlops.ops.operations import hyperparameters  # noqa: E402
-from lakehouse_mlops.pipelines.monitoring.report import STYLE, figure_html, table_html  # noqa: E402
 from lakehouse_mlops.pipelines.training.config import parse_training  # noqa: E402
 from lakehouse_mlops.pipelines.training.nodes import fit_final_model  # noqa: E402
 
@@ -37,7 +41,7 @@ def replay(
     """Run a cycle per batch, then build the timeline and save it (CSV, PNG, HTML) via the catalog."""
     session, context = loop.context()
     with session:
-        name = context.params["training"]["registered_model_name"]
+        name = parse_usecase(context.params["usecase"]).model.registered_name
     if registry.alias_version(name, registry.CHAMPION) is None:
         raise registry.RegistryError(
             f"model '{name}' has no champion: run `make run` (or training + promotion) first"
@@ -57,7 +61,7 @@ def replay(
     results = completed
     session, context = loop.context()
     with session:
-        frame = build_timeline(context.catalog, context.params["training"], results, static)
+        frame = build_timeline(context.catalog, context.params, results, static)
         summary = summarise(frame, static)
         context.catalog.save("replay_timeline", frame)
         context.catalog.save("replay_timeline_plot", timeline_figure(frame))
@@ -65,18 +69,15 @@ def replay(
     return frame, summary
 
 
-def build_timeline(catalog, training: dict, results: list[CycleResult], static: str) -> pd.DataFrame:
+def build_timeline(catalog, params: dict, results: list[CycleResult], static: str) -> pd.DataFrame:
     """One row per replayed batch: what the cycle did, and the AUC on the batch's labels of the
-    deployed model, the model it replaced, the static model and a model refit for that month."""
-    spec = parse_training(training)
-    name = spec.registered_model_name
-    features, labels = catalog.load("gold_flight_features"), catalog.load("gold_labels")
-    known = labels.filter(F.col(spec.target).isNotNull()).select("flight_key", spec.target, "label_known_at")
-    columns = ["flight_key", "flight_date", "batch_id", *spec.features.all]
-    examples = features.select(*columns).join(known, "flight_key").toPandas()
-    predictions = catalog.load("ml_predictions").select(
-        "flight_key", "batch_id", "model_version", "probability"
-    )
+    deployed model, the model it replaced, the static model and a model refit for that batch."""
+    usecase = parse_usecase(params["usecase"])
+    name, key, batch = usecase.model.registered_name, usecase.entity_key, usecase.batch.column
+    features, labels = catalog.load("gold_features"), catalog.load("gold_labels")
+    known_at = labels.select(key, "label_known_at").toPandas()
+    examples = labelled_examples(features, labels, usecase).merge(known_at, on=key, how="left")
+    predictions = catalog.load("ml_predictions").select(key, batch, "model_version", "probability")
     decisions = _monitoring_decisions(catalog)
     best = hyperparameters(registry.version_tags(name, static))
     rows, replaced, previous = [], None, static
@@ -84,28 +85,27 @@ def build_timeline(catalog, training: dict, results: list[CycleResult], static: 
         if result.deployed != previous:
             replaced, previous = previous, result.deployed
         row = {**_cycle_row(result, decisions.get(result.batch_id, {})), **_gate_metrics(name, result)}
-        month = examples[examples["batch_id"] == result.batch_id]
-        row["labelled_rows"] = len(month)
-        if len(month) and month[spec.target].nunique() == 2 and result.deployed:
-            y, x = month[spec.target].astype(int).to_numpy(), month[spec.features.all]
-            scored = predictions.filter(
-                (F.col("batch_id") == result.batch_id) & (F.col("model_version") == result.deployed)
-            )
-            deployed = scored.toPandas().set_index("flight_key")["probability"].reindex(month["flight_key"])
-            refit = _refit_before(examples, result.batch_id, best, training, spec)
+        window = examples[examples[batch] == result.batch_id]
+        row["labelled_rows"] = len(window)
+        y = window[usecase.label.column].astype(int).to_numpy()
+        if len(window) and len(set(y)) == 2 and result.deployed:
+            x = window[usecase.features.all]
+            scored = scores_of(predictions, batch, result.batch_id, result.deployed).toPandas()
+            deployed = scored.set_index(key)["probability"].reindex(window[key])
+            refit = _refit_before(examples, result.batch_id, best, params, usecase)
             row["auc_deployed"] = roc_auc_score(y, deployed.to_numpy())
-            row["auc_static"] = roc_auc_score(y, _model(name, static).predict_proba(x)[:, 1])
+            row["auc_static"] = roc_auc_score(y, _model(name, static).predict_proba(x))
             row["auc_always_retrain"] = roc_auc_score(y, refit.predict_proba(x)[:, 1])
             if replaced is not None:
-                row["auc_replaced_model"] = roc_auc_score(y, _model(name, replaced).predict_proba(x)[:, 1])
+                row["auc_replaced_model"] = roc_auc_score(y, _model(name, replaced).predict_proba(x))
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame.reindex(columns=[*frame.columns, *[c for c in TIMELINE_EXTRA if c not in frame]])
 
 
 @cache
-def _model(name: str, version: str):
-    return registry.load_model(name, version)
+def _model(name: str, version: str) -> ModelRef:
+    return ModelRef.resolve(name, version)
 
 
 def _cycle_row(result: CycleResult, signals: dict) -> dict:
@@ -136,13 +136,15 @@ def _gate_metrics(name: str, result: CycleResult) -> dict:
     }
 
 
-def _refit_before(examples: pd.DataFrame, batch: str, best: dict, training: dict, spec):
-    """The champion's hyperparameters refit on every label known when ``batch`` was scored."""
-    cutoff = pd.Timestamp(f"{batch}-01")
+def _refit_before(examples: pd.DataFrame, batch: str, best: dict, params: dict, usecase: UseCase):
+    """The static model's hyperparameters refit on every label known when ``batch`` was scored
+    (the last ``validation_days`` of that history choose its threshold)."""
+    cutoff = pd.Timestamp(batch_start(batch, usecase.batch.cadence))
     history = examples[pd.to_datetime(examples["label_known_at"]) <= cutoff]
-    dates = pd.to_datetime(history["flight_date"])
-    valid_start = dates.max() - timedelta(days=spec.windows.validation_days - 1)
-    return fit_final_model(history[dates < valid_start], history[dates >= valid_start], best, training)
+    days = parse_training(params["training"]).windows.validation_days
+    windows = TimeWindows.count_back(history[usecase.event_time], test_days=0, validation_days=days)
+    train, valid, _ = windows.split(history, usecase.event_time)
+    return fit_final_model(train, valid, best, params["training"], params["usecase"])
 
 
 def _monitoring_decisions(catalog) -> dict[str, dict]:

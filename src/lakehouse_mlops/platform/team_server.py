@@ -44,7 +44,7 @@ from sqlalchemy.exc import ArgumentError
 
 from lakehouse_mlops.framework.config import StrictModel, parse_config
 from lakehouse_mlops.framework.errors import LakehouseError
-from lakehouse_mlops.framework.registry import CHAMPION
+from lakehouse_mlops.framework.model_registry import CHAMPION
 
 # named, not __name__: run with -m this module is __main__, which the logging config does not know
 logger = logging.getLogger("lakehouse_mlops.platform.team_server")

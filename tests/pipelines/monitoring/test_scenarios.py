@@ -18,7 +18,14 @@ from lakehouse_mlops.pipelines.monitoring.drift import (
     numeric_drift_rows,
 )
 from lakehouse_mlops.pipelines.monitoring.performance import performance_by_version, performance_rows
-from lakehouse_mlops.pipelines.monitoring.policy import ALERT, NONE, RETRAIN, History, WindowSignals, decide
+from lakehouse_mlops.pipelines.monitoring.policy import (
+    ALERT,
+    NONE,
+    RETRAIN,
+    History,
+    WindowSignals,
+    policy_decision,
+)
 
 NUMERIC, CATEGORICAL = ["x1", "x2", "x3"], ["c"]
 MONITORING = {"min_reference_rows": 1000, "min_current_rows": 1000}
@@ -89,7 +96,7 @@ def evaluate(reference, spark, current: pd.DataFrame, history: History | None = 
         for r in performance_rows(measured, baseline, SPEC.performance)
     ]
     signals = nodes.signals(rows, performance, MONITORED, MONITORING)
-    decision, reasons = decide(WindowSignals(**signals), history or History(), SPEC.policy)
+    decision, reasons = policy_decision(WindowSignals(**signals), history or History(), SPEC.policy)
     return signals, decision, reasons
 
 
@@ -160,18 +167,18 @@ def test_cooldown_holds_back_a_retrain():
     history = History(
         performance_breaches={"2013-05": True}, monitored_batches=["2013-06"], retrain_batches=["2013-06"]
     )
-    decision, reasons = decide(signals, history, policy)
+    decision, reasons = policy_decision(signals, history, policy)
     assert decision == ALERT and "cooldown" in reasons[-1]
     later = History(
         performance_breaches={"2013-05": True},
         monitored_batches=["2013-05", "2013-06"],
         retrain_batches=["2013-05"],
     )
-    assert decide(signals, later, policy)[0] == RETRAIN
+    assert policy_decision(signals, later, policy)[0] == RETRAIN
 
 
 def test_dataset_drift_in_consecutive_windows_triggers_retraining():
     signals = WindowSignals(batch_id="2013-07", dataset_drift=True, drift_share=0.5, drifted_features=["x"])
-    assert decide(signals, History(), SPEC.policy)[0] == ALERT
+    assert policy_decision(signals, History(), SPEC.policy)[0] == ALERT
     history = History(dataset_drift={"2013-06": True}, monitored_batches=["2013-06"])
-    assert decide(signals, history, SPEC.policy)[0] == RETRAIN
+    assert policy_decision(signals, history, SPEC.policy)[0] == RETRAIN

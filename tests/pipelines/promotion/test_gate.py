@@ -1,27 +1,27 @@
-"""The gate's decision rule: safe by default."""
+"""The gate's decision rule: safe by default, any metric of the contract, relative bars first."""
 
 from __future__ import annotations
 
 import pytest
 
+from lakehouse_mlops.framework.config import parse_config
 from lakehouse_mlops.framework.errors import ConfigError
-from lakehouse_mlops.pipelines.promotion.gate import PROMOTE, REJECT, decide, parse_gate
+from lakehouse_mlops.framework.usecase import GateSpec
+from lakehouse_mlops.pipelines.promotion.gate import PROMOTE, REJECT, gate_verdict
 
-GATE = parse_gate(
-    {
-        "min_roc_auc": 0.65,
-        "max_brier": 0.2,
-        "min_margin_over_baseline": 0.01,
-        "min_improvement": 0.002,
-        "min_window_rows": 1000,
-    }
+GATE = GateSpec(
+    metrics=["roc_auc"],
+    beat_baseline_by=0.01,
+    beat_champion_by=0.002,
+    absolute={"roc_auc": 0.65, "brier": 0.2},
+    min_rows=1000,
 )
-BASELINE = {"roc_auc": 0.60}
-GOOD = {"roc_auc": 0.70, "brier": 0.15}
+BASELINE = {"roc_auc": 0.60, "pr_auc": 0.30}
+GOOD = {"roc_auc": 0.70, "brier": 0.15, "pr_auc": 0.40}
 
 
 def test_first_model_passing_the_bars_is_promoted():
-    assert decide(GOOD, None, BASELINE, 5000, GATE)[0] == PROMOTE
+    assert gate_verdict(GOOD, None, BASELINE, 5000, GATE)[0] == PROMOTE
 
 
 @pytest.mark.parametrize(
@@ -37,15 +37,43 @@ def test_first_model_passing_the_bars_is_promoted():
     ],
 )
 def test_anything_short_of_every_bar_rejects(candidate, champion, rows, reason):
-    decision, reasons = decide(candidate, champion, BASELINE, rows, GATE)
+    decision, reasons = gate_verdict(candidate, champion, BASELINE, rows, GATE)
     assert decision == REJECT
     assert any(reason in r for r in reasons), reasons
 
 
 def test_a_better_challenger_is_promoted_over_the_champion():
-    assert decide(GOOD, {"roc_auc": 0.69}, BASELINE, 5000, GATE)[0] == PROMOTE
+    assert gate_verdict(GOOD, {"roc_auc": 0.69}, BASELINE, 5000, GATE)[0] == PROMOTE
+
+
+def test_relative_bars_need_no_absolute_bar_so_a_high_base_rate_cannot_reject_a_good_model():
+    # Brier grows with the positive rate: an absolute ceiling rejected a model with ROC AUC 0.72 at a
+    # 30 % positive rate. The default gate compares with the baseline and the champion instead.
+    relative = GateSpec(metrics=["pr_auc", "roc_auc"])
+    candidate = {"roc_auc": 0.72, "pr_auc": 0.45, "brier": 0.21}
+    assert gate_verdict(candidate, None, BASELINE, 5000, relative)[0] == PROMOTE
+    assert gate_verdict(candidate, None, BASELINE, 5000, GATE)[0] == REJECT
+
+
+def test_every_gate_metric_must_beat_the_baseline_and_the_champion():
+    both = GateSpec(metrics=["roc_auc", "pr_auc"])
+    decision, reasons = gate_verdict(GOOD, {"roc_auc": 0.69, "pr_auc": 0.41}, BASELINE, 5000, both)
+    assert decision == REJECT
+    assert reasons == ["pr_auc 0.4000 does not improve on the champion (0.4100) by 0.002"]
+
+
+def test_lower_is_better_metrics_are_beaten_by_going_down():
+    brier = GateSpec(metrics=["brier"], beat_baseline_by=0.01)
+    assert gate_verdict({"brier": 0.15}, None, {"brier": 0.17}, 5000, brier)[0] == PROMOTE
+    assert gate_verdict({"brier": 0.165}, None, {"brier": 0.17}, 5000, brier)[0] == REJECT
+
+
+def test_without_a_baseline_score_only_the_champion_is_compared():
+    assert gate_verdict(GOOD, None, None, 5000, GateSpec())[0] == PROMOTE
 
 
 def test_gate_settings_are_strict():
-    with pytest.raises(ConfigError, match="parameters_promotion.yml.*min_auc"):
-        parse_gate({"min_auc": 0.7})
+    with pytest.raises(ConfigError, match="min_auc: Extra inputs"):
+        parse_config(GateSpec, {"min_auc": 0.7}, "conf/base/usecases/x (key 'usecase') gate")
+    with pytest.raises(ConfigError, match="metrics.0"):
+        parse_config(GateSpec, {"metrics": ["f1"]}, "usecase.gate")

@@ -14,14 +14,15 @@ import yaml
 from mlflow.tracking import MlflowClient
 from pyspark.sql import functions as F
 
-from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.framework.datasets import DeltaSparkDataset
 from lakehouse_mlops.ops import operations
 from lakehouse_mlops.usecases.flights.nodes import build_flight_features
-from tests.conftest import PROJECT_ROOT, run_pipeline
+from tests.conftest import PROJECT_ROOT, project_parameters, run_pipeline
 from tests.small_lakehouse import PROMOTION_BARS, copy_lakehouse
 
 pytestmark = pytest.mark.integration
+USECASE = project_parameters()["usecase"]
 MODEL = "flight_delay"
 WEAK_TRAINING = {  # the same model family, blind to almost everything
     "training": {
@@ -60,19 +61,19 @@ def test_hyperopt_ran_on_spark_trials_and_every_trial_was_logged(lakehouse):
 
 def test_lineage_points_to_readable_delta_versions(lakehouse, spark):
     tags = registry.version_tags(MODEL, "1")
-    for name in ("gold_flight_features", "gold_labels"):
+    for name in ("gold_features", "gold_labels"):
         path, version = tags[f"lineage.{name}.path"], int(tags[f"lineage.{name}.version"])
         assert DeltaSparkDataset(filepath=path, version=version).load().count() > 0
     assert len(tags["git_commit"]) in (40, 7) or tags["git_commit"] == "unknown"
     run = MlflowClient().get_run(tags["run_id"])
     sources = [d.dataset.source for d in run.inputs.dataset_inputs]
-    assert any("flight_features" in s and '"delta_table_version": "' in s for s in sources), sources
+    assert any("/04_gold/features" in s and '"delta_table_version": "' in s for s in sources), sources
 
 
 def test_gold_columns_document_themselves(lakehouse, spark):
     fields = {
         f.name: f.metadata.get("comment")
-        for f in table(spark, lakehouse, "04_gold", "flight_features").schema.fields
+        for f in table(spark, lakehouse, "04_gold", "features").schema.fields
     }
     assert "late-arrival rate of the route" in fields["route_late_rate_30d"]
 
@@ -103,12 +104,12 @@ def test_forced_promotion_then_rollback_restores_the_previous_champion(lakehouse
 
 def test_reproduce_gives_the_same_test_auc(lakehouse):
     training = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_training.yml").read_text())
-    result = operations.reproduce(MODEL, "1", training["training"])
+    result = operations.reproduce(MODEL, "1", training["training"], project_parameters()["usecase"])
     assert abs(result["difference"]) < 0.005, result
 
 
 def test_no_feature_uses_information_from_after_the_scheduled_departure(lakehouse, spark):
-    params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_features.yml").read_text())["features"]
+    params = project_parameters()["features"]
     flights = table(spark, lakehouse, "03_silver", "flights")
     weather = table(spark, lakehouse, "03_silver", "weather")
     planes = table(spark, lakehouse, "03_silver", "planes")
@@ -117,13 +118,14 @@ def test_no_feature_uses_information_from_after_the_scheduled_departure(lakehous
     departing = (F.col("scheduled_departure") >= F.lit(cutoff).cast("timestamp")) & (
         F.col("scheduled_departure") < F.lit("2013-03-10 13:00:00").cast("timestamp")
     )
-    full = build_flight_features(flights, weather, planes, labels, params).filter(departing)
+    full = build_flight_features(flights, weather, planes, labels, params, USECASE).filter(departing)
     known = build_flight_features(
         flights,
         weather.filter(F.col("time_hour") <= F.lit(cutoff).cast("timestamp")),
         planes,
         labels.filter(F.col("label_known_at") <= F.lit(cutoff).cast("timestamp")),
         params,
+        USECASE,
     ).filter(departing)
     full_rows = {r["flight_key"]: r.asDict() for r in full.collect()}
     known_rows = {r["flight_key"]: r.asDict() for r in known.collect()}
@@ -134,11 +136,11 @@ def test_no_feature_uses_information_from_after_the_scheduled_departure(lakehous
 
 
 def test_building_one_batch_gives_the_same_rows_as_building_all(lakehouse, spark):
-    params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_features.yml").read_text())["features"]
+    params = project_parameters()["features"]
     inputs = [table(spark, lakehouse, "03_silver", name) for name in ("flights", "weather", "planes")]
     labels = table(spark, lakehouse, "04_gold", "labels")
-    every = build_flight_features(*inputs, labels, params).filter(F.col("batch_id") == "2013-03")
-    one = build_flight_features(*inputs, labels, {**params, "batch_id": "2013-03"})
+    every = build_flight_features(*inputs, labels, params, USECASE).filter(F.col("batch_id") == "2013-03")
+    one = build_flight_features(*inputs, labels, {**params, "batch_id": "2013-03"}, USECASE)
     assert one.count() == every.count() > 1000
     assert (
         one.select("flight_key", "_feature_hash")

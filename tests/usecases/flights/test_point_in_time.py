@@ -9,17 +9,19 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from lakehouse_mlops.usecases.flights.nodes import build_flight_features
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import project_parameters
 
 ORIGINS = ["EWR", "JFK", "LGA"]
 
 
 @pytest.fixture(scope="module")
 def features() -> dict:
-    return yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_features.yml").read_text())["features"]
+    return project_parameters()["features"]
+
+
+USECASE = project_parameters()["usecase"]
 
 
 def flights_frame(spark, rows: list[dict]):
@@ -99,6 +101,7 @@ def test_weather_is_the_latest_observation_at_the_origin_not_after_the_scheduled
         no_planes(spark),
         labels_frame(spark, []),
         features,
+        USECASE,
     )
     got = {r["flight_key"]: (r["wx_temp"], r["wx_age_hours"]) for r in gold.collect()}
     assert gold.count() == len(schedule)  # one row per flight, none dropped or repeated
@@ -138,6 +141,7 @@ def test_trailing_rates_use_only_outcomes_known_before_the_cutoff(spark, feature
         no_planes(spark),
         labels_frame(spark, known + unknown + too_old + other),
         {**features, "weather": {**features["weather"], "columns": []}},
+        USECASE,
     ).first()
     prior = trailing["prior_strength"]
     overall = 4 / 20

@@ -12,19 +12,19 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 nodes.scoring_model,
-                ["params:training", "params:inference"],
+                ["params:usecase", "params:inference"],
                 "scoring_model",
                 name="pick_model",
             ),
             node(
                 nodes.batch_to_score,
-                ["gold_flight_features", "params:inference"],
+                ["gold_features", "params:usecase", "params:inference"],
                 "scoring_batch_id",
                 name="pick_batch",
             ),
             node(
                 nodes.score_batch,
-                ["gold_flight_features", "scoring_batch_id", "scoring_model"],
+                ["gold_features", "scoring_batch_id", "scoring_model", "params:usecase"],
                 "ml_predictions",
                 name="score_batch",
             ),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
@@ -11,12 +10,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
+from lakehouse_mlops.framework.batches import EXAMPLES, Cadence, is_batch_id
 from lakehouse_mlops.framework.datasets.landing_csv_dataset import LandedFile
 from lakehouse_mlops.pipelines.ingestion.rules import FeedRules
 
 MALFORMED_ENCODING, MALFORMED_BLANK, MALFORMED_FIELDS = "encoding", "blank", "field_count"
 INGESTED = "ingested"  # a file report's status once its rows are in bronze
-BATCH_PATTERN = re.compile(r"\d{4}-\d{2}")
 LINEAGE = StructType(
     [
         StructField("_batch_id", StringType(), False),
@@ -143,7 +142,7 @@ def empty_bronze(feed: FeedRules) -> DataFrame:
     return spark.createDataFrame([], bronze_schema(feed))
 
 
-def batch_problem(batch_id: str) -> str | None:
-    if BATCH_PATTERN.fullmatch(batch_id):
+def batch_problem(batch_id: str, cadence: Cadence) -> str | None:
+    if is_batch_id(batch_id, cadence):
         return None
-    return f"file is not inside a batch folder named YYYY-MM (found '{batch_id}')"
+    return f"file is not inside a {cadence} batch folder named like {EXAMPLES[cadence]} (found '{batch_id}')"

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from lakehouse_mlops.framework.datasets.landing_csv_dataset import LandedFile
 from lakehouse_mlops.framework.errors import LandingFileError, NothingLostError
+from lakehouse_mlops.framework.usecase import parse_usecase
 from lakehouse_mlops.pipelines.ingestion import audit, bronze, silver
 from lakehouse_mlops.pipelines.ingestion.rules import parse_rules
 from lakehouse_mlops.pipelines.ingestion.validation import classify
@@ -23,6 +24,7 @@ def land_files_to_bronze(
     landing: Mapping[str, Callable[[], LandedFile]],
     bronze_state: DataFrame | None,
     ingestion: dict,
+    usecase: dict,
     feed_name: str,
     file_suffix: str,
 ) -> tuple[DataFrame, list[dict]]:
@@ -30,15 +32,16 @@ def land_files_to_bronze(
 
     A file already in bronze (same path) is skipped; a new path with the content of an ingested
     file is reported as ``duplicate_file``; an unreadable file (empty, header lacking a column,
-    outside a batch folder) is reported as ``rejected`` and stays in landing.
+    outside a folder named as a batch of the use case's cadence) is reported as ``rejected`` and
+    stays in landing.
     """
-    rules = parse_rules(ingestion)
+    rules, cadence = parse_rules(ingestion), parse_usecase(usecase).batch.cadence
     feed = rules.feed(feed_name)
     known = bronze.ingested_files(bronze_state)
     seen_sha = {sha: path for path, (_, sha) in known.items()}
     parts, reports = [], []
     for source_file, batch_id, load in bronze.new_partitions(landing, feed_name, file_suffix, known):
-        problem = bronze.batch_problem(batch_id)
+        problem = bronze.batch_problem(batch_id, cadence)
         landed = load() if problem is None else None
         if landed is not None and landed.sha256 in seen_sha:
             reports.append(

@@ -1,23 +1,32 @@
-"""The ingestion pipeline, one branch per feed; reference feeds are validated before their users."""
+"""The ingestion pipeline, one branch per feed of the use case's rules; a feed is validated after
+the silver tables its ``references:`` read (the graph comes from the rules, nothing is kept by hand)."""
 
 from __future__ import annotations
 
 from functools import partial, update_wrapper
+from graphlib import CycleError, TopologicalSorter
 
 from kedro.pipeline import Node, Pipeline, node
 
+from lakehouse_mlops.framework.errors import ConfigError
 from lakehouse_mlops.pipelines.ingestion import nodes
+from lakehouse_mlops.pipelines.ingestion.rules import SOURCE, IngestionRules
 
-#: Feeds in landing, and the silver tables each feed's referential checks read.
-REFERENCES: dict[str, tuple[str, ...]] = {
-    "airlines": (),
-    "airports": (),
-    "planes": (),
-    "weather": ("airports",),
-    "flights": ("airlines", "airports"),
-    "outcomes": ("flights",),
-}
-FEEDS = tuple(REFERENCES)
+
+def feed_graph(rules: IngestionRules) -> dict[str, tuple[str, ...]]:
+    """Every feed (references first) → the feeds whose silver tables its referential checks read."""
+    graph = {name: tuple(sorted(feed.referenced_feeds)) for name, feed in rules.feeds.items()}
+    for name, references in graph.items():
+        unknown = [r for r in references if r not in graph]
+        if unknown:
+            raise ConfigError(
+                f"{SOURCE}: feeds.{name} references {unknown}, which are not feeds (known: {sorted(graph)})"
+            )
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise ConfigError(f"{SOURCE}: the feeds reference each other in a cycle: {exc.args[1]}") from exc
+    return {name: graph[name] for name in order}
 
 
 def _named(func, **kwargs):
@@ -26,8 +35,8 @@ def _named(func, **kwargs):
     return bound
 
 
-def _feed_nodes(feed: str) -> list[Node]:
-    references = {ref: f"silver_{ref}" for ref in REFERENCES[feed]}
+def _feed_nodes(feed: str, referenced: tuple[str, ...]) -> list[Node]:
+    references = {ref: f"silver_{ref}" for ref in referenced}
     return [
         node(
             _named(nodes.land_files_to_bronze, feed_name=feed),
@@ -35,6 +44,7 @@ def _feed_nodes(feed: str) -> list[Node]:
                 "landing": f"landing_{feed}",
                 "bronze_state": f"bronze_{feed}_state",
                 "ingestion": "params:ingestion",
+                "usecase": "params:usecase",
                 "file_suffix": "params:landing_file_suffix",
             },
             outputs=[f"bronze_{feed}", f"file_reports_{feed}"],
@@ -57,25 +67,27 @@ def _feed_nodes(feed: str) -> list[Node]:
     ]
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    per_feed = [n for feed in FEEDS for n in _feed_nodes(feed)]
+def create_pipeline(rules: IngestionRules, **kwargs) -> Pipeline:
+    graph = feed_graph(rules)
+    feeds = tuple(graph)
+    per_feed = [n for feed, referenced in graph.items() for n in _feed_nodes(feed, referenced)]
     return Pipeline(
         [
             *per_feed,
             node(
                 nodes.collect_quarantine,
-                inputs=[f"quarantine_{f}" for f in FEEDS],
+                inputs=[f"quarantine_{f}" for f in feeds],
                 outputs="silver_quarantine",
                 name="collect_quarantine",
                 tags=["silver"],
             ),
             node(
-                _named(nodes.audit_ingestion, feeds=FEEDS),
+                _named(nodes.audit_ingestion, feeds=feeds),
                 inputs=[
                     "silver_quarantine",
-                    *[f"disposition_counts_{f}" for f in FEEDS],
-                    *[f"bronze_{f}" for f in FEEDS],
-                    *[f"silver_{f}" for f in FEEDS],
+                    *[f"disposition_counts_{f}" for f in feeds],
+                    *[f"bronze_{f}" for f in feeds],
+                    *[f"silver_{f}" for f in feeds],
                 ],
                 outputs="ingestion_audit_rows",
                 name="audit_ingestion",
@@ -83,7 +95,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 nodes.record_ingestion,
-                inputs=["ingestion_audit_rows", *[f"file_reports_{f}" for f in FEEDS]],
+                inputs=["ingestion_audit_rows", *[f"file_reports_{f}" for f in feeds]],
                 outputs=["ingestion_audit", "ingestion_file_log", "ingestion_summary"],
                 name="record_ingestion",
                 tags=["audit"],

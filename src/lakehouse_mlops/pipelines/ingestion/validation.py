@@ -206,7 +206,7 @@ def _join_reference(
     if feed not in references or references[feed] is None:
         raise ConfigError(
             f"column '{name}' references '{rule.references}' but table '{feed}' was not given "
-            "to the validation node (see pipelines/ingestion/pipeline.py REFERENCES)"
+            "to the validation node (the pipeline is built from the rules: is it a feed?)"
         )
     flag = f"_ref_{name}"
     keys = references[feed].select(F.col(column).alias(flag)).distinct()

@@ -21,6 +21,8 @@ Everything is appended to ``monitoring_metrics`` (Delta), rendered as a self-con
 ``decisions``.
 """
 
+from lakehouse_mlops.pipelines.monitoring.nodes import recorded_decision
 from lakehouse_mlops.pipelines.monitoring.pipeline import create_pipeline
+from lakehouse_mlops.pipelines.monitoring.policy import RETRAIN
 
-__all__ = ["create_pipeline"]
+__all__ = ["RETRAIN", "create_pipeline", "recorded_decision"]

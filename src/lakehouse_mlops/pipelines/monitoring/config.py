@@ -52,21 +52,12 @@ class MonitoringSpec(StrictModel):
     model_version: str | None = None
     min_reference_rows: int = 1000
     min_current_rows: int = 1000
-    exclude_features: list[str] = []
     numeric: NumericDrift = NumericDrift()
     categorical: CategoricalDrift = CategoricalDrift()
     quality: Quality = Quality()
     prediction: NumericDrift = NumericDrift()
     performance: Performance = Performance()
     policy: Policy = Policy()
-
-
-def monitored_features(numeric: list[str], categorical: list[str], spec: MonitoringSpec) -> tuple[list, list]:
-    """The model's numeric and categorical features that drift is measured on (``exclude_features`` out)."""
-    return (
-        [c for c in numeric if c not in spec.exclude_features],
-        [c for c in categorical if c not in spec.exclude_features],
-    )
 
 
 def parse_monitoring(raw: dict[str, Any]) -> MonitoringSpec:

@@ -12,13 +12,17 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework import model_registry as registry
+from lakehouse_mlops.framework.decisions import decision_rows
 from lakehouse_mlops.framework.errors import LakehouseError
+from lakehouse_mlops.framework.examples import TimeWindows
 from lakehouse_mlops.framework.lineage import load_pinned
+from lakehouse_mlops.framework.predictions import first_scorer, scores_of
+from lakehouse_mlops.framework.usecase import UseCase, parse_usecase
 from lakehouse_mlops.pipelines.inference.scoring import with_probability
 from lakehouse_mlops.pipelines.monitoring import policy as rules
 from lakehouse_mlops.pipelines.monitoring import report
-from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, monitored_features, parse_monitoring
+from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, parse_monitoring
 from lakehouse_mlops.pipelines.monitoring.drift import (
     DATA_DRIFT,
     DATA_QUALITY,
@@ -39,15 +43,15 @@ from lakehouse_mlops.pipelines.monitoring.reference import (
     profiles_from_rows,
     settings_key,
 )
-from lakehouse_mlops.pipelines.promotion.nodes import decision_rows
-from lakehouse_mlops.pipelines.training.config import parse_training
 
 logger = logging.getLogger(__name__)
 SUMMARY = "summary"
 SCORE_HISTOGRAM_BINS = 20
 SCORE_HISTOGRAM_EDGES = np.array([i / SCORE_HISTOGRAM_BINS for i in range(SCORE_HISTOGRAM_BINS + 1)])
 #: the table whose pinned version (in the model version's lineage) holds the reference window
-REFERENCE_TABLE = "gold_flight_features"
+REFERENCE_TABLE = "gold_features"
+#: the gold_labels column naming the batch a label landed with (framework contract)
+LABEL_BATCH = "label_batch_id"
 METRIC_SCHEMA = (
     "batch_id string, monitored_batch_id string, model_name string, model_version string, kind string, "
     "feature string, metric string, value double, threshold double, p_value double, flagged boolean, "
@@ -55,41 +59,32 @@ METRIC_SCHEMA = (
 )
 
 
-def monitored_model(predictions: DataFrame, training: dict, monitoring: dict) -> dict:
+def monitored_model(predictions: DataFrame, usecase: dict, monitoring: dict) -> dict:
     """The batch to monitor and the model version deployed on it (the first version that scored it)."""
-    spec = parse_monitoring(monitoring)
-    name = parse_training(training).registered_model_name
+    spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
     if predictions is None:
         raise LakehouseError("the predictions table does not exist yet: run the inference pipeline first")
-    batch = spec.batch_id or predictions.agg(F.max("batch_id")).first()[0]
-    scored = predictions.filter(F.col("batch_id") == batch)
-    if spec.model_version is None:
-        first = scored.orderBy("scored_at", "model_version").select("model_version").first()
-        if first is None:
-            raise LakehouseError(f"batch {batch} has no predictions: run inference for it first")
-        version = first[0]
-    else:
-        version = spec.model_version
+    batch = spec.batch_id or predictions.agg(F.max(contract.batch.column)).first()[0]
+    version = spec.model_version or first_scorer(predictions, contract.batch.column, batch)
+    if version is None:
+        raise LakehouseError(f"batch {batch} has no predictions: run inference for it first")
+    name = contract.model.registered_name
     tags = registry.version_tags(name, version)
     return {"name": name, "version": str(version), "batch_id": str(batch), "tags": tags}
 
 
-def reference_window(monitored: dict) -> DataFrame:
+def reference_window(monitored: dict, usecase: UseCase) -> DataFrame:
     """The monitored version's training window (train + validation), at the Delta version it read."""
-    tags = monitored["tags"]
-    features = load_pinned(tags, REFERENCE_TABLE)
-    return features.filter(
-        (F.col("flight_date") >= F.lit(tags["window.train_start"]))
-        & (F.col("flight_date") < F.lit(tags["window.test_start"]))
-    )
+    features = load_pinned(monitored["tags"], REFERENCE_TABLE)
+    return TimeWindows.from_tags(monitored["tags"]).reference(features, usecase.event_time)
 
 
-def current_window(features: DataFrame, monitored: dict) -> DataFrame:
-    return features.filter(F.col("batch_id") == monitored["batch_id"])
+def current_window(features: DataFrame, monitored: dict, usecase: dict) -> DataFrame:
+    return features.filter(F.col(parse_usecase(usecase).batch.column) == monitored["batch_id"])
 
 
 def reference_profiles(
-    stored: DataFrame | None, monitored: dict, training: dict, monitoring: dict
+    stored: DataFrame | None, monitored: dict, usecase: dict, monitoring: dict
 ) -> tuple[ReferenceProfiles, DataFrame]:
     """The monitored version's reference profiles, and the rows to add to ``reference_profiles``.
 
@@ -97,15 +92,15 @@ def reference_profiles(
     computed from its training window (and its scores there) and returned as new rows. Either way
     the profiles come from the rows, so the first run and every later one compare alike.
     """
-    spec, features = parse_monitoring(monitoring), parse_training(training).features
-    numeric, categorical = monitored_features(features.numeric, features.categorical, spec)
+    spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
+    numeric, categorical = contract.monitored_numeric, contract.monitored_categorical
     key = settings_key(numeric, categorical, spec, SCORE_HISTOGRAM_BINS)
     rows = _stored_profile(stored, monitored, key)
     if rows:
         logger.info("version %s: reference profile %s read from the table", monitored["version"], key)
         return profiles_from_rows(rows), profile_frame([])
     logger.info("version %s: profiling its reference window (settings %s)", monitored["version"], key)
-    rows = profile_rows(_profile(monitored, numeric, categorical, spec), _profile_identity(monitored, key))
+    rows = profile_rows(_profile(monitored, contract, spec), _profile_identity(monitored, key))
     return profiles_from_rows(rows), profile_frame(rows)
 
 
@@ -120,12 +115,14 @@ def _stored_profile(stored: DataFrame | None, monitored: dict, key: str) -> list
     return [r.asDict() for r in found.collect()]
 
 
-def _profile(
-    monitored: dict, numeric: list[str], categorical: list[str], spec: MonitoringSpec
-) -> ReferenceProfiles:
-    reference = reference_window(monitored)
+def _profile(monitored: dict, usecase: UseCase, spec: MonitoringSpec) -> ReferenceProfiles:
+    reference = reference_window(monitored, usecase)
     data = profile_reference(
-        reference, numeric, categorical, spec.numeric.quantiles, spec.numeric.quantile_relative_error
+        reference,
+        usecase.monitored_numeric,
+        usecase.monitored_categorical,
+        spec.numeric.quantiles,
+        spec.numeric.quantile_relative_error,
     )
     # the reference is scored on the executors once, then read by the three small jobs below
     scores = with_probability(reference, registry_uri(monitored)).select("probability").persist()
@@ -165,20 +162,22 @@ def drift_metrics(
     current: DataFrame,
     predictions: DataFrame,
     monitored: dict,
+    usecase: dict,
     monitoring: dict,
 ) -> tuple[list[dict], dict]:
     """Data drift and data quality per feature, prediction drift of the deployed model, and the two
     score histograms (for the report): one Spark job for the features, two for the scores."""
-    spec = parse_monitoring(monitoring)
+    spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
     rows = drift_rows(profiles.data, current, spec)
-    current_scores = predictions.filter(
-        (F.col("batch_id") == monitored["batch_id"]) & (F.col("model_version") == monitored["version"])
+    current_scores = scores_of(
+        predictions, contract.batch.column, monitored["batch_id"], monitored["version"]
     ).select("probability")
     rows += drift_rows(profiles.scores, current_scores, spec, kind=PREDICTION_DRIFT)
     histogram = {
         "edges": [float(e) for e in profiles.score_edges],
         "reference": _shares(profiles.score_counts),
         "current": _shares(histogram_counts(current_scores, "probability", len(profiles.score_counts))),
+        "positive": contract.label.positive,
     }
     drifted = [
         r["feature"]
@@ -200,19 +199,18 @@ def registry_uri(monitored: dict) -> str:
 
 
 def performance_metrics(
-    predictions: DataFrame, labels: DataFrame, monitored: dict, training: dict, monitoring: dict
+    predictions: DataFrame, labels: DataFrame, monitored: dict, usecase: dict, monitoring: dict
 ) -> list[dict]:
     """Performance of every version on every window whose labels landed with this batch."""
-    spec, target = parse_monitoring(monitoring), parse_training(training).target
-    landed = labels.filter(
-        (F.col("label_batch_id") == monitored["batch_id"]) & F.col(target).isNotNull()
-    ).select("flight_key", target)
-    scored = predictions.join(landed, "flight_key")
+    spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
+    key, target, batch = contract.entity_key, contract.label.column, contract.batch.column
+    landed = labels.filter((F.col(LABEL_BATCH) == monitored["batch_id"]) & F.col(target).isNotNull()).select(
+        key, target
+    )
+    scored = predictions.join(landed, key)
     rows = []
-    for window in sorted(r[0] for r in scored.select("batch_id").distinct().collect()):
-        measured = performance_by_version(
-            scored.filter(F.col("batch_id") == window), target, spec.performance
-        )
+    for window in sorted(r[0] for r in scored.select(batch).distinct().collect()):
+        measured = performance_by_version(scored.filter(F.col(batch) == window), target, spec.performance)
         for version, values in measured.items():
             tags = registry.version_tags(monitored["name"], version)
             baseline = {"roc_auc": float(tags["test_roc_auc"]), "brier": float(tags["test_brier"])}
@@ -260,13 +258,13 @@ def signals(drift_rows: list[dict], performance: list[dict], monitored: dict, mo
     }
 
 
-def decide(
+def apply_policy(
     window: dict, history: DataFrame, decision_history: DataFrame, monitored: dict, monitoring: dict
 ) -> dict:
     """The policy's decision for this window, from its signals and the earlier windows."""
     spec = parse_monitoring(monitoring)
     past = _history(history, decision_history, monitored)
-    decision, reasons = rules.decide(rules.WindowSignals(**window), past, spec.policy)
+    decision, reasons = rules.policy_decision(rules.WindowSignals(**window), past, spec.policy)
     logger.info("batch %s: decision %s (%s)", monitored["batch_id"], decision, "; ".join(reasons))
     return {
         "batch_id": monitored["batch_id"],
@@ -308,6 +306,17 @@ def _history(history: DataFrame | None, decisions: DataFrame | None, monitored: 
             .collect()
         ]
     return rules.History(drift, breaches, sorted(set(batches)), sorted(retrains))
+
+
+def recorded_decision(decisions: DataFrame, batch_id: str, version: str) -> dict:
+    """The latest monitoring decision recorded for ``batch_id`` monitored on ``version`` (the loop's
+    outcome of this stage)."""
+    found = decisions.filter(
+        (F.col("kind") == "monitoring")
+        & (F.col("batch_id") == batch_id)
+        & (F.col("candidate_version") == version)
+    )
+    return found.orderBy(F.col("decided_at").desc()).first().asDict()
 
 
 def _has_batches(decisions: DataFrame | None) -> bool:

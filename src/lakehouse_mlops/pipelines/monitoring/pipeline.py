@@ -12,19 +12,19 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 nodes.monitored_model,
-                ["ml_predictions", "params:training", "params:monitoring"],
+                ["ml_predictions", "params:usecase", "params:monitoring"],
                 "monitored_model",
                 name="pick_monitored_model",
             ),
             node(
                 nodes.reference_profiles,
-                ["stored_reference_profiles", "monitored_model", "params:training", "params:monitoring"],
+                ["stored_reference_profiles", "monitored_model", "params:usecase", "params:monitoring"],
                 ["monitoring_reference_profiles", "ml_reference_profiles"],
                 name="profile_reference",
             ),
             node(
                 nodes.current_window,
-                ["gold_flight_features", "monitored_model"],
+                ["gold_features", "monitored_model", "params:usecase"],
                 "monitoring_current",
                 name="current_window",
             ),
@@ -35,6 +35,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "monitoring_current",
                     "ml_predictions",
                     "monitored_model",
+                    "params:usecase",
                     "params:monitoring",
                 ],
                 ["drift_rows", "score_histograms"],
@@ -42,7 +43,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 nodes.performance_metrics,
-                ["ml_predictions", "gold_labels", "monitored_model", "params:training", "params:monitoring"],
+                ["ml_predictions", "gold_labels", "monitored_model", "params:usecase", "params:monitoring"],
                 "performance_rows",
                 name="measure_performance",
             ),
@@ -53,7 +54,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="summarise_signals",
             ),
             node(
-                nodes.decide,
+                nodes.apply_policy,
                 [
                     "window_signals",
                     "monitoring_history",

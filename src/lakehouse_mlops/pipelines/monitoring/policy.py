@@ -35,7 +35,7 @@ class History:
     retrain_batches: list[str] = field(default_factory=list)
 
 
-def decide(current: WindowSignals, history: History, policy: Policy) -> tuple[str, list[str]]:
+def policy_decision(current: WindowSignals, history: History, policy: Policy) -> tuple[str, list[str]]:
     """The decision and its reasons."""
     reasons, triggers = [], []
     drift = {**history.dataset_drift, **_known({current.batch_id: current.dataset_drift})}

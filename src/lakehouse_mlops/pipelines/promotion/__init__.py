@@ -1,10 +1,12 @@
 """Promotion (validation gate): the candidate (the ``challenger`` by default), the ``champion`` and a
-naive baseline (the route's trailing late rate) are scored on the same most recent labelled window;
-the candidate becomes champion only if it passes the absolute bars, beats the baseline and improves on
-the champion (``conf/base/parameters_promotion.yml``). Every decision lands in the ``decisions`` table
-and on the model version.
+naive baseline (the use case's ``gate.baseline_score`` column as the score) are scored on the same most
+recent labelled window; the candidate becomes champion only if, on every gate metric, it beats the
+baseline and the champion by their margins and passes the optional absolute bars (``usecase.gate``).
+Every decision lands in the ``decisions`` table and on the model version.
 """
 
+from lakehouse_mlops.pipelines.promotion.gate import PROMOTE
+from lakehouse_mlops.pipelines.promotion.nodes import complete_recorded_promotion, gate_outcome
 from lakehouse_mlops.pipelines.promotion.pipeline import create_pipeline
 
-__all__ = ["create_pipeline"]
+__all__ = ["PROMOTE", "complete_recorded_promotion", "create_pipeline", "gate_outcome"]

@@ -1,62 +1,60 @@
-"""The validation gate: absolute bars, the naive baseline, and the improvement over the champion."""
+"""The validation gate: a pure decision over the candidate's, the champion's and the baseline's
+metrics on one window, with the use case's bars (``usecase.gate``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from lakehouse_mlops.framework.usecase import GATE_METRICS, GateSpec
 
-from lakehouse_mlops.framework.config import StrictModel, parse_config
-
-SOURCE = "conf/*/parameters_promotion.yml (key 'promotion')"
 PROMOTE, REJECT = "promote", "reject"
+NAN = float("nan")
 
 
-class GateSpec(StrictModel):
-    min_roc_auc: float = 0.65
-    max_brier: float = 0.20
-    min_margin_over_baseline: float = 0.01
-    min_improvement: float = 0.002
-    min_window_rows: int = 1000
-    baseline_feature: str = "route_late_rate_30d"
+def passes(value: float, bar: float, metric: str) -> bool:
+    """``value`` at least ``bar`` for a higher-is-better metric, at most for brier and log_loss;
+    NaN never passes."""
+    return value >= bar if GATE_METRICS[metric] else value <= bar
 
 
-def parse_gate(raw: dict[str, Any]) -> GateSpec:
-    return parse_config(GateSpec, raw, SOURCE)
+def beaten_by(reference: float, margin: float, metric: str) -> float:
+    """The value a candidate needs to beat ``reference`` by ``margin`` on ``metric``."""
+    return reference + margin if GATE_METRICS[metric] else reference - margin
 
 
-def decide(
+def gate_verdict(
     candidate: dict[str, float],
     champion: dict[str, float] | None,
-    baseline: dict[str, float],
+    baseline: dict[str, float] | None,
     rows: int,
     gate: GateSpec,
 ) -> tuple[str, list[str]]:
     """``promote`` only if every check passes; otherwise ``reject`` with every failed check.
 
     Safe by default: a missing metric, a too-small window or a tie with the champion rejects.
+    Without a baseline score (``gate.baseline_score`` unset) there is no baseline check.
     """
     reasons = []
-    auc, brier = candidate.get("roc_auc", float("nan")), candidate.get("brier", float("nan"))
-    if rows < gate.min_window_rows:
-        reasons.append(f"evaluation window has {rows} labelled rows < {gate.min_window_rows}")
-    if not auc >= gate.min_roc_auc:
-        reasons.append(f"roc_auc {auc:.4f} < bar {gate.min_roc_auc}")
-    if not brier <= gate.max_brier:
-        reasons.append(f"brier {brier:.4f} > bar {gate.max_brier}")
-    needed = baseline["roc_auc"] + gate.min_margin_over_baseline
-    if not auc >= needed:
-        reasons.append(
-            f"roc_auc {auc:.4f} does not beat the naive baseline "
-            f"({baseline['roc_auc']:.4f}) by {gate.min_margin_over_baseline}"
-        )
-    if champion is not None:
-        wanted = champion["roc_auc"] + gate.min_improvement
-        if not auc >= wanted:
+    if rows < gate.min_rows:
+        reasons.append(f"evaluation window has {rows} labelled rows < {gate.min_rows}")
+    for metric, bar in gate.absolute.items():
+        value = candidate.get(metric, NAN)
+        if not passes(value, bar, metric):
+            reasons.append(f"{metric} {value:.4f} {'<' if GATE_METRICS[metric] else '>'} bar {bar}")
+    for metric in gate.metrics:
+        value = candidate.get(metric, NAN)
+        if baseline is not None and not passes(
+            value, beaten_by(baseline[metric], gate.beat_baseline_by, metric), metric
+        ):
             reasons.append(
-                f"roc_auc {auc:.4f} does not improve on the champion "
-                f"({champion['roc_auc']:.4f}) by {gate.min_improvement}"
+                f"{metric} {value:.4f} does not beat the naive baseline "
+                f"({baseline[metric]:.4f}) by {gate.beat_baseline_by}"
             )
-    return (
-        (REJECT, reasons)
-        if reasons
-        else (PROMOTE, ["passes every bar" + ("" if champion is None else " and beats the champion")])
-    )
+        if champion is not None and not passes(
+            value, beaten_by(champion[metric], gate.beat_champion_by, metric), metric
+        ):
+            reasons.append(
+                f"{metric} {value:.4f} does not improve on the champion "
+                f"({champion[metric]:.4f}) by {gate.beat_champion_by}"
+            )
+    if reasons:
+        return REJECT, reasons
+    return PROMOTE, ["passes every bar" + ("" if champion is None else " and beats the champion")]

@@ -5,40 +5,29 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse_mlops.framework import registry
+from lakehouse_mlops.framework import model_registry as registry
+from lakehouse_mlops.framework.decisions import decision_rows
 from lakehouse_mlops.framework.errors import LakehouseError
-from lakehouse_mlops.pipelines.promotion.gate import PROMOTE, decide, parse_gate
-from lakehouse_mlops.pipelines.training.config import parse_training
-from lakehouse_mlops.pipelines.training.evaluation import classification_metrics
+from lakehouse_mlops.framework.examples import TimeWindows, labelled_rows
+from lakehouse_mlops.framework.metrics import classification_metrics
+from lakehouse_mlops.framework.model_ref import ModelRef
+from lakehouse_mlops.framework.usecase import parse_usecase
+from lakehouse_mlops.pipelines.promotion.gate import PROMOTE, gate_verdict
 
 logger = logging.getLogger(__name__)
-DECISION_COLUMNS = [
-    "decision_id",
-    "decided_at",
-    "kind",
-    "batch_id",
-    "model_name",
-    "candidate_version",
-    "champion_version",
-    "window_start",
-    "window_end",
-    "decision",
-    "reasons",
-    "metrics",
-    "decided_by",
-]
+#: a constant baseline score has no ranking; the clip keeps log loss finite
+BASELINE_CLIP = 1e-6
 
 
-def candidate_version(training: dict, promotion: dict) -> dict:
+def candidate_version(usecase: dict, promotion: dict) -> dict:
     """Which version to judge: ``promotion.candidate_version`` if set, else the challenger."""
-    name = parse_training(training).registered_model_name
+    name = parse_usecase(usecase).model.registered_name
     version = promotion.get("candidate_version") or registry.alias_version(name, registry.CHALLENGER)
     if version is None:
         raise registry.RegistryError(f"model '{name}' has no challenger: run the training pipeline")
@@ -51,48 +40,45 @@ def candidate_version(training: dict, promotion: dict) -> dict:
     }
 
 
-def trained_candidate(challenger: dict, training: dict, promotion: dict) -> dict:
+def trained_candidate(challenger: dict, usecase: dict, promotion: dict) -> dict:
     """The version the training pipeline has just registered, when both run together (the default
     run): the gate judges what was trained, and waits for it."""
-    return candidate_version(training, {**promotion, "candidate_version": challenger["version"]})
+    return candidate_version(usecase, {**promotion, "candidate_version": challenger["version"]})
 
 
-def evaluation_window(
-    features: DataFrame, labels: DataFrame, candidate: dict, training: dict
-) -> pd.DataFrame:
-    """Labelled flights of the candidate's test window: the most recent window neither model
-    trained on (the champion was trained before the candidate, on older data)."""
-    spec = parse_training(training)
-    tags = registry.version_tags(candidate["name"], candidate["version"])
-    start, end = tags["window.test_start"], tags["window.test_end"]
-    known = labels.filter(F.col(spec.target).isNotNull()).select("flight_key", spec.target)
-    rows = (
-        features.filter(F.col("flight_date").between(start, end))
-        .join(known, "flight_key")
-        .select("flight_key", "flight_date", *spec.features.all, spec.target)
-    )
-    window = rows.toPandas()
-    window.attrs.update(start=start, end=end)
+def evaluation_window(features: DataFrame, labels: DataFrame, candidate: dict, usecase: dict) -> pd.DataFrame:
+    """Labelled rows of the candidate's test window: the most recent window neither model trained on
+    (the champion was trained before the candidate, on older data)."""
+    contract = parse_usecase(usecase)
+    windows = TimeWindows.from_tags(registry.version_tags(candidate["name"], candidate["version"]))
+    baseline = [contract.gate.baseline_score] if contract.gate.baseline_score else []
+    recent = windows.test(features, contract.event_time)
+    window = labelled_rows(recent, labels, contract, *baseline).toPandas()
+    window.attrs.update(start=windows.test_start, end=windows.test_end)
     return window
 
 
-def judge(window: pd.DataFrame, candidate: dict, training: dict, promotion: dict) -> dict:
+def judge(window: pd.DataFrame, candidate: dict, usecase: dict) -> dict:
     """Metrics of candidate, champion and naive baseline on the window, and the gate's verdict."""
-    spec, gate = parse_training(training), parse_gate(promotion["gate"])
-    x, y = window[spec.features.all], window[spec.target].astype(int).to_numpy()
+    contract = parse_usecase(usecase)
+    gate = contract.gate
+    x, y = window[contract.features.all], window[contract.label.column].astype(int).to_numpy()
 
     def score(version: str) -> dict:
-        model = registry.load_model(candidate["name"], version)
-        threshold = float(registry.version_tags(candidate["name"], version).get("decision_threshold", 0.5))
-        return classification_metrics(y, model.predict_proba(x)[:, 1], threshold)
+        model = ModelRef.resolve(candidate["name"], version)
+        return classification_metrics(y, model.predict_proba(x), model.threshold)
 
-    baseline_scores = window[gate.baseline_feature].fillna(window[gate.baseline_feature].mean())
-    baseline = classification_metrics(y, np.clip(baseline_scores.to_numpy(), 1e-6, 1 - 1e-6), 0.5)
-    metrics = {"candidate": score(candidate["version"]), "baseline": baseline}
+    metrics = {"candidate": score(candidate["version"])}
+    if gate.baseline_score:
+        scores = window[gate.baseline_score].astype(float)
+        clipped = np.clip(scores.fillna(scores.mean()).to_numpy(), BASELINE_CLIP, 1 - BASELINE_CLIP)
+        metrics["baseline"] = classification_metrics(y, clipped, 0.5)
     champion = candidate["champion"]
     if champion is not None and champion != candidate["version"]:
         metrics["champion"] = score(champion)
-    verdict, reasons = decide(metrics["candidate"], metrics.get("champion"), baseline, len(y), gate)
+    verdict, reasons = gate_verdict(
+        metrics["candidate"], metrics.get("champion"), metrics.get("baseline"), len(y), gate
+    )
     logger.info(
         "gate: %s version %s: %s (%s)", candidate["name"], candidate["version"], verdict, "; ".join(reasons)
     )
@@ -109,7 +95,7 @@ def judge(window: pd.DataFrame, candidate: dict, training: dict, promotion: dict
 
 def record_decision(verdict: dict) -> DataFrame:
     """The verdict as a ``decisions`` row. It is committed before the registry changes, so that a
-    run killed in between leaves a record that the next run completes (``apply_recorded_decision``)
+    run killed in between leaves a record that the next run completes (``complete_recorded_promotion``)
     instead of judging again against a champion that may already have moved."""
     return decision_rows(
         [
@@ -164,24 +150,21 @@ def recorded_promotion(decisions: DataFrame | None, version: str, batch_id: str 
     return None if row is None else row.asDict()
 
 
-def decision_rows(decisions: list[dict]) -> DataFrame:
-    """Decisions as rows of the ``decisions`` table (metrics as JSON)."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    rows = [
-        {
-            "decision_id": str(uuid.uuid4()),
-            "decided_at": now,
-            "decided_by": registry.actor(),
-            **d,
-            "metrics": json.dumps(d.get("metrics", {}), sort_keys=True),
-        }
-        for d in decisions
-    ]
-    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
-    schema = (
-        "decision_id string, decided_at timestamp, kind string, batch_id string, model_name string, "
-        "candidate_version string, champion_version string, window_start string, "
-        "window_end string, decision string, reasons array<string>, metrics string, "
-        "decided_by string"
-    )
-    return spark.createDataFrame([[r.get(c) for c in DECISION_COLUMNS] for r in rows], schema)
+def complete_recorded_promotion(decisions: DataFrame | None, name: str, version: str, batch_id: str) -> bool:
+    """Crash recovery, for the loop: a run killed after recording the gate's decision but before
+    applying it is completed (judging again would compare the candidate with itself once the alias
+    had moved). Returns True when the decision is applied now or was already; False when the gate has
+    not judged ``version`` for ``batch_id`` yet."""
+    if "gate.decision" in registry.version_tags(name, version):
+        return True
+    recorded = recorded_promotion(decisions, version, batch_id)
+    if recorded is None:
+        return False
+    apply_recorded_decision(recorded)
+    return True
+
+
+def gate_outcome(name: str, version: str) -> tuple[str | None, str]:
+    """The gate's applied decision on ``version`` and its reasons (from the version's tags)."""
+    tags = registry.version_tags(name, version)
+    return tags.get("gate.decision"), tags.get("gate.reasons", "")

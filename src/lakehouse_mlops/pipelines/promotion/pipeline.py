@@ -14,14 +14,14 @@ def create_pipeline(judge_trained: bool = False, **kwargs) -> Pipeline:
     find_candidate = (
         node(
             nodes.trained_candidate,
-            ["challenger_model", "params:training", "params:promotion"],
+            ["challenger_model", "params:usecase", "params:promotion"],
             "promotion_candidate",
             name="find_candidate",
         )
         if judge_trained
         else node(
             nodes.candidate_version,
-            ["params:training", "params:promotion"],
+            ["params:usecase", "params:promotion"],
             "promotion_candidate",
             name="find_candidate",
         )
@@ -31,13 +31,13 @@ def create_pipeline(judge_trained: bool = False, **kwargs) -> Pipeline:
             find_candidate,
             node(
                 nodes.evaluation_window,
-                ["gold_flight_features", "gold_labels", "promotion_candidate", "params:training"],
+                ["gold_features", "gold_labels", "promotion_candidate", "params:usecase"],
                 "promotion_window",
                 name="collect_evaluation_window",
             ),
             node(
                 nodes.judge,
-                ["promotion_window", "promotion_candidate", "params:training", "params:promotion"],
+                ["promotion_window", "promotion_candidate", "params:usecase"],
                 "promotion_verdict",
                 name="judge_candidate",
             ),

@@ -12,20 +12,11 @@ SOURCE = "conf/*/parameters_training.yml (key 'training')"
 
 
 class Windows(StrictModel):
-    """Time windows, counted back from the latest labelled flight date."""
+    """Time windows in days, counted back from the latest labelled event time (framework/examples.py)."""
 
     test_days: int = 14
     validation_days: int = 14
     train_days: int | None = None  # None: every labelled day before validation
-
-
-class FeatureColumns(StrictModel):
-    categorical: list[str]
-    numeric: list[str]
-
-    @property
-    def all(self) -> list[str]:
-        return [*self.categorical, *self.numeric]
 
 
 class Dimension(StrictModel):
@@ -65,14 +56,13 @@ class ModelSpec(StrictModel):
 
 
 class TrainingSpec(StrictModel):
-    target: str = "is_late"
+    """How to train; what to train on (target, features, model name) is the use case's contract."""
+
     windows: Windows = Windows()
-    features: FeatureColumns
     model: ModelSpec = ModelSpec()
     search: Search
     threshold_strategy: Literal["max_f1", "fixed"] = "max_f1"
     fixed_threshold: float = 0.5
-    registered_model_name: str = "flight_delay"
     trigger_batch: str | None = None  # set by the cycle: the batch whose monitoring asked for retraining
     profile_sample_rows: int = 5000
     shap_sample_rows: int = 500

@@ -1,4 +1,4 @@
-"""Metrics and plots of a fitted classifier on a labelled window."""
+"""Plots of a fitted classifier on a labelled window (its metrics: framework/metrics.py)."""
 
 from __future__ import annotations
 
@@ -11,42 +11,12 @@ import pandas as pd  # noqa: E402
 from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.inspection import permutation_importance  # noqa: E402
 from sklearn.metrics import (  # noqa: E402
-    accuracy_score,
-    average_precision_score,
-    brier_score_loss,
-    log_loss,
     precision_recall_curve,
-    precision_score,
-    recall_score,
-    roc_auc_score,
     roc_curve,
 )
 
 
-def best_f1_threshold(y_true: np.ndarray, proba: np.ndarray) -> float:
-    precision, recall, thresholds = precision_recall_curve(y_true, proba)
-    f1 = 2 * precision * recall / np.clip(precision + recall, 1e-12, None)
-    return float(thresholds[int(np.argmax(f1[:-1]))])
-
-
-def classification_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:
-    predicted = (proba >= threshold).astype(int)
-    return {
-        "roc_auc": float(roc_auc_score(y_true, proba)),
-        "pr_auc": float(average_precision_score(y_true, proba)),
-        "brier": float(brier_score_loss(y_true, proba)),
-        "log_loss": float(log_loss(y_true, proba, labels=[0, 1])),
-        "accuracy": float(accuracy_score(y_true, predicted)),
-        "precision": float(precision_score(y_true, predicted, zero_division=0)),
-        "recall": float(recall_score(y_true, predicted, zero_division=0)),
-        "threshold": float(threshold),
-        "positive_rate": float(np.mean(y_true)),
-        "predicted_rate": float(np.mean(proba)),
-        "rows": float(len(y_true)),
-    }
-
-
-def curve_plots(y_true: np.ndarray, proba: np.ndarray) -> dict[str, plt.Figure]:
+def curve_plots(y_true: np.ndarray, proba: np.ndarray, positive: str = "positive") -> dict[str, plt.Figure]:
     fpr, tpr, _ = roc_curve(y_true, proba)
     precision, recall, _ = precision_recall_curve(y_true, proba)
     observed, predicted = calibration_curve(y_true, proba, n_bins=10, strategy="quantile")
@@ -54,7 +24,13 @@ def curve_plots(y_true: np.ndarray, proba: np.ndarray) -> dict[str, plt.Figure]:
     for name, (x, y, xlabel, ylabel, diagonal) in {
         "roc_curve.png": (fpr, tpr, "false positive rate", "true positive rate", True),
         "pr_curve.png": (recall, precision, "recall", "precision", False),
-        "calibration.png": (predicted, observed, "predicted probability", "observed late rate", True),
+        "calibration.png": (
+            predicted,
+            observed,
+            "predicted probability",
+            f"observed share of '{positive}'",
+            True,
+        ),
     }.items():
         fig, ax = plt.subplots(figsize=(5, 4))
         ax.plot(x, y, marker="." if name == "calibration.png" else None)

@@ -12,13 +12,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from lakehouse_mlops.framework.usecase import FeatureSpec
 from lakehouse_mlops.pipelines.training.config import TrainingSpec
 
 
-def build_model(spec: TrainingSpec, hyperparameters: dict[str, Any]) -> Pipeline:
-    """An unfitted Pipeline for ``spec.model.family`` with ``hyperparameters`` applied."""
+def build_model(spec: TrainingSpec, features: FeatureSpec, hyperparameters: dict[str, Any]) -> Pipeline:
+    """An unfitted Pipeline for ``spec.model.family`` over ``features``, ``hyperparameters`` applied."""
     params = {**spec.model.fixed, **hyperparameters}
-    cats, nums = spec.features.categorical, spec.features.numeric
+    cats, nums = features.categorical, features.numeric
     if spec.model.family == "hist_gradient_boosting":
         # Unknown and missing categories become NaN, which the trees treat as missing.
         encode = OrdinalEncoder(

@@ -11,6 +11,7 @@ import pandas as pd
 from hyperopt import STATUS_OK, Trials, fmin, hp, space_eval, tpe
 from sklearn.metrics import log_loss, roc_auc_score
 
+from lakehouse_mlops.framework.usecase import UseCase
 from lakehouse_mlops.pipelines.training.config import Dimension, TrainingSpec
 from lakehouse_mlops.pipelines.training.model import build_model
 
@@ -73,14 +74,15 @@ def no_progress_stop(rounds: int, total: int | None = None):
     return stop
 
 
-def make_objective(spec: TrainingSpec, train: pd.DataFrame, valid: pd.DataFrame):
-    x_train, y_train = train[spec.features.all], train[spec.target].astype(int)
-    x_valid, y_valid = valid[spec.features.all], valid[spec.target].astype(int)
+def make_objective(spec: TrainingSpec, usecase: UseCase, train: pd.DataFrame, valid: pd.DataFrame):
+    features, target = usecase.features.all, usecase.label.column
+    x_train, y_train = train[features], train[target].astype(int)
+    x_valid, y_valid = valid[features], valid[target].astype(int)
     space = spec.search.space
 
     def objective(params: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
-        model = build_model(spec, cast_params(params, space)).fit(x_train, y_train)
+        model = build_model(spec, usecase.features, cast_params(params, space)).fit(x_train, y_train)
         proba = model.predict_proba(x_valid)[:, 1]
         return {
             "loss": float(log_loss(y_valid, proba)),
@@ -104,12 +106,14 @@ def make_trials(spec: TrainingSpec):
     return Trials()
 
 
-def tune(spec: TrainingSpec, train: pd.DataFrame, valid: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+def tune(
+    spec: TrainingSpec, usecase: UseCase, train: pd.DataFrame, valid: pd.DataFrame
+) -> tuple[dict, pd.DataFrame]:
     """Best hyperparameters and one row per trial (params, loss, validation AUC, seconds)."""
     trials = make_trials(spec)
     space = search_space(spec.search.space)
     best = fmin(
-        fn=make_objective(spec, train, valid),
+        fn=make_objective(spec, usecase, train, valid),
         space=space,
         algo=tpe.suggest,
         max_evals=spec.search.max_evals,

@@ -12,7 +12,6 @@ SOURCE = "conf/*/parameters_features.yml (key 'features')"
 
 class LabelSpec(StrictModel):
     late_threshold_minutes: float = 15
-    label_delay_months: int = 1
     cancelled_as_late: bool = False
 
 

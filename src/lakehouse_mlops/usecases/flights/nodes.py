@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from lakehouse_mlops.framework.gold import FEATURE_HASH, feature_hash, label_known_at
+from lakehouse_mlops.framework.usecase import parse_usecase
 from lakehouse_mlops.usecases.flights.config import FeatureSpec, parse_features
 
 LATE, ON_TIME, CANCELLED, DIVERTED = "late", "on_time", "cancelled", "diverted"
-
-
-def label_known_at(flight_date: Column, delay_months: int) -> Column:
-    """When a flight's outcome lands: the first day of the month ``delay_months`` later (UTC)."""
-    return F.add_months(F.trunc(flight_date, "month"), delay_months).cast("timestamp")
 
 
 def of_batch(frame: DataFrame, batch_id: str | None) -> DataFrame:
@@ -24,14 +21,14 @@ def of_batch(frame: DataFrame, batch_id: str | None) -> DataFrame:
     return frame if batch_id is None else frame.filter(F.col("_batch_id") == batch_id)
 
 
-def build_labels(outcomes: DataFrame, flights: DataFrame, features: dict) -> DataFrame:
+def build_labels(outcomes: DataFrame, flights: DataFrame, features: dict, usecase: dict) -> DataFrame:
     """``is_late = arr_delay > threshold`` with the outcome status and when the label became known.
 
     Cancelled flights (no departure) and diverted ones (departed, no arrival delay) have no arrival
     delay: ``is_late`` is null for them unless ``cancelled_as_late`` counts both as late.
     """
     batch_id = parse_features(features).batch_id
-    spec = parse_features(features).label
+    spec, contract = parse_features(features).label, parse_usecase(usecase)
     outcomes = of_batch(outcomes, batch_id)
     status = (
         F.when(F.col("dep_time").isNull(), F.lit(CANCELLED))
@@ -56,30 +53,33 @@ def build_labels(outcomes: DataFrame, flights: DataFrame, features: dict) -> Dat
             "arr_delay",
             "outcome_status",
             is_late.alias("is_late"),
-            label_known_at(F.col("flight_date"), spec.label_delay_months).alias("label_known_at"),
+            label_known_at(
+                F.col("flight_date"), contract.batch.cadence, contract.label.known_after_batches
+            ).alias("label_known_at"),
             F.col("_batch_id").alias("label_batch_id"),
         )
     )
 
 
 def build_flight_features(
-    flights: DataFrame, weather: DataFrame, planes: DataFrame, labels: DataFrame, features: dict
+    flights: DataFrame,
+    weather: DataFrame,
+    planes: DataFrame,
+    labels: DataFrame,
+    features: dict,
+    usecase: dict,
 ) -> DataFrame:
     """One row per scheduled flight with schedule, route, plane, weather and trailing features."""
-    spec = parse_features(features)
+    spec, delay = parse_features(features), parse_usecase(usecase).label.known_after_batches
     base = _schedule_features(of_batch(flights, spec.batch_id), spec)
     base = _with_plane(base, planes)
     base = _with_weather(base, weather, spec)
-    base = _with_trailing_rates(base, labels, spec)
+    base = _with_trailing_rates(base, labels, spec, delay)
     described = [
         F.col(c).alias(c, metadata={"comment": spec.describe(c)}) if spec.describe(c) else F.col(c)
         for c in base.columns
     ]
-    return base.select(*described).withColumn("_feature_hash", _row_hash(base.columns))
-
-
-def _row_hash(columns: list[str]) -> Column:
-    return F.sha2(F.to_json(F.struct(*[F.col(c) for c in columns])), 256)
+    return base.select(*described).withColumn(FEATURE_HASH, feature_hash(base.columns))
 
 
 def _schedule_features(flights: DataFrame, spec: FeatureSpec) -> DataFrame:
@@ -152,18 +152,18 @@ def _with_weather(base: DataFrame, weather: DataFrame, spec: FeatureSpec) -> Dat
     )
 
 
-def _with_trailing_rates(base: DataFrame, labels: DataFrame, spec: FeatureSpec) -> DataFrame:
+def _with_trailing_rates(base: DataFrame, labels: DataFrame, spec: FeatureSpec, delay: int) -> DataFrame:
     """Smoothed late rates per entity over the window before each flight's knowledge cutoff.
 
-    With outcomes landing ``label_delay_months`` after their month, a flight in month M can know the
+    With outcomes landing ``delay`` months after their month, a flight in month M can know the
     outcomes of flights before the first day of month M - delay + 1: that day is its cutoff.
     """
     trailing = spec.trailing
-    delay = spec.label.label_delay_months
     base = base.withColumn("_cutoff", F.add_months(F.trunc("flight_date", "month"), 1 - delay))
     cutoffs = base.select("_cutoff").distinct()
+    entity_columns = sorted({c for keys in trailing.entities.values() for c in keys})
     known = labels.filter(F.col("is_late").isNotNull()).select(
-        "flight_date", "carrier", "origin", "dest", F.col("is_late").cast("double").alias("_late")
+        "flight_date", *entity_columns, F.col("is_late").cast("double").alias("_late")
     )
     window = (F.col("flight_date") < F.col("_cutoff")) & (
         F.col("flight_date") >= F.date_sub(F.col("_cutoff"), trailing.window_days)

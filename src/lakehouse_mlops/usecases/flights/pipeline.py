@@ -12,7 +12,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 nodes.build_labels,
-                inputs=["silver_outcomes", "silver_flights", "params:features"],
+                inputs=["silver_outcomes", "silver_flights", "params:features", "params:usecase"],
                 outputs="gold_labels",
                 name="build_labels",
             ),
@@ -24,8 +24,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "silver_planes",
                     "gold_labels",
                     "params:features",
+                    "params:usecase",
                 ],
-                outputs="gold_flight_features",
+                outputs="gold_features",
                 name="build_flight_features",
             ),
         ],

@@ -158,6 +158,13 @@ def version_tags(name: str, version: str) -> dict[str, str]:
         raise RegistryError(f"model '{name}' has no version {version}") from exc
 
 
+def version_for_tag(name: str, tag: str, value: str) -> str | None:
+    """The newest version of ``name`` whose tag ``tag`` equals ``value``."""
+    versions = MlflowClient().search_model_versions(f"name='{name}'")
+    found = [v.version for v in versions if v.tags.get(tag) == value]
+    return str(max(int(v) for v in found)) if found else None
+
+
 def load_model(name: str, version: str):
     return mlflow.sklearn.load_model(f"models:/{name}/{version}")
 

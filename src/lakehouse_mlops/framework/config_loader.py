@@ -1,0 +1,53 @@
+"""Kedro's OmegaConfigLoader plus the selected use case's conf folder.
+
+The use case is chosen by one setting, ``usecase_name`` in ``globals.yml`` (default: the environment
+variable ``LAKEHOUSE_USECASE``, else ``flights``). Its folder ``conf/<env>/usecases/<name>/`` adds
+parameters (``parameters*.yml``: the ``usecase`` contract, feed rules, feature settings) and catalog
+entries (``catalog*.yml``: its silver and gold tables) to every environment; other use cases'
+folders are not read. The parsed contract is also exposed to the catalog as ``${globals:usecase.…}``
+(e.g. ``merge_keys: ["${globals:usecase.entity_key}", model_version]``), so that generic tables are
+keyed by the use case's columns without naming them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kedro.config import OmegaConfigLoader
+
+from lakehouse_mlops.framework.errors import ConfigError
+
+DEFAULT_USECASE = "flights"
+USECASE_KEYS = ("parameters", "catalog")
+
+
+class UseCaseConfigLoader(OmegaConfigLoader):
+    def __init__(
+        self, conf_source: str, env: str | None = None, runtime_params: dict | None = None, **kwargs
+    ):
+        super().__init__(conf_source, env=env, runtime_params=runtime_params, **kwargs)
+        self.usecase_name = str(self._globals.get("usecase_name") or DEFAULT_USECASE)
+        folder = f"usecases/{self.usecase_name}"
+        for key in USECASE_KEYS:
+            self.config_patterns[key] = [
+                *self.config_patterns[key],
+                f"{folder}/{key}*",
+                f"{folder}/{key}*/**",
+            ]
+        contract = self["parameters"].get("usecase")
+        if not isinstance(contract, dict):
+            raise ConfigError(
+                f"use case '{self.usecase_name}' has no contract: write its 'usecase:' block in "
+                f"{self.conf_source}/base/{folder}/parameters_usecase.yml (or choose another use case "
+                "with usecase_name in globals.yml / LAKEHOUSE_USECASE)"
+            )
+        if contract.get("name") != self.usecase_name:
+            raise ConfigError(
+                f"{self.conf_source}/base/{folder}: usecase.name is '{contract.get('name')}', but the folder "
+                f"is selected as '{self.usecase_name}': make them equal"
+            )
+        self._globals = {**self._globals, "usecase": contract}
+        self._globals_oc = None  # the globals resolver caches its view of the globals
+
+    def usecase_contract(self) -> dict[str, Any]:
+        return self._globals["usecase"]

@@ -1,0 +1,169 @@
+"""The use-case contract: what every generic stage needs to know about a use case, declared once in
+``conf/base/usecases/<name>/parameters_usecase.yml`` (key ``usecase``) and parsed into one typed object.
+
+The gold tables a use case's pipeline writes are canonical (``gold_features``, ``gold_labels``); the
+contract names their columns. Generic stages read names from here and never spell a use case's
+column or table themselves.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any, Literal
+
+from pydantic import model_validator
+
+from lakehouse_mlops.framework.batches import Cadence
+from lakehouse_mlops.framework.config import StrictModel, parse_config
+from lakehouse_mlops.framework.errors import ConfigError
+
+SOURCE = "conf/base/usecases/<name>/parameters_usecase.yml (key 'usecase')"
+#: Spark reads a dot as a struct field and Delta refuses spaces and ,;{}()= in column names
+UNSAFE_COLUMN = re.compile(r"[.\s,;{}()\n\t=`]")
+#: metrics the gate can compare, and whether higher is better
+GATE_METRICS = {
+    "roc_auc": True,
+    "pr_auc": True,
+    "accuracy": True,
+    "precision": True,
+    "recall": True,
+    "brier": False,
+    "log_loss": False,
+}
+GateMetric = Literal["roc_auc", "pr_auc", "accuracy", "precision", "recall", "brier", "log_loss"]
+
+
+class BatchSpec(StrictModel):
+    """The column holding a row's batch id in the gold tables, and the cadence of batches."""
+
+    column: str = "batch_id"
+    cadence: Cadence = "month"
+
+
+class LabelSpec(StrictModel):
+    """The target column (0/1 or boolean) and when a row's label becomes known.
+
+    ``known_after_batches``: the labels of batch B land with batch B + n. Either way ``gold_labels``
+    carries ``label_known_at`` (when it became known) and ``label_batch_id`` (the batch it landed with).
+    """
+
+    column: str
+    #: the name of the class the label's 1 / true stands for, used in outputs and reports
+    positive: str = "positive"
+    known_after_batches: int = 1
+
+
+class FeatureSpec(StrictModel):
+    numeric: list[str] = []
+    categorical: list[str] = []
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.categorical, *self.numeric]
+
+    @model_validator(mode="after")
+    def _some_and_no_repeats(self) -> FeatureSpec:
+        if not self.all:
+            raise ValueError("declare at least one feature under numeric or categorical")
+        repeated = sorted({c for c in self.all if self.all.count(c) > 1})
+        if repeated:
+            raise ValueError(f"features {repeated} are declared twice (numeric and categorical?)")
+        return self
+
+
+class ModelSpec(StrictModel):
+    registered_name: str
+    #: the predictions table's label column holds ``probability >= threshold`` under this name
+    predicted_label: str = "predicted_label"
+
+
+class GateSpec(StrictModel):
+    """The promotion gate. Every metric in ``metrics`` must beat the baseline score by
+    ``beat_baseline_by`` and the champion by ``beat_champion_by`` (relative bars, on the same window);
+    ``absolute`` adds optional fixed bars per metric (a floor when higher is better, a ceiling for
+    brier and log_loss)."""
+
+    metrics: list[GateMetric] = ["roc_auc"]
+    beat_baseline_by: float = 0.01
+    beat_champion_by: float = 0.002
+    baseline_score: str | None = None
+    absolute: dict[GateMetric, float] = {}
+    min_rows: int = 1000
+
+    @model_validator(mode="after")
+    def _some_metric(self) -> GateSpec:
+        if not self.metrics:
+            raise ValueError("metrics: name at least one metric the gate compares")
+        return self
+
+
+class MonitoringSpec(StrictModel):
+    """Features left out of drift (e.g. calendar features drift by construction)."""
+
+    exclude: list[str] = []
+
+
+class UseCase(StrictModel):
+    name: str
+    package: str
+    entity_key: str
+    event_time: str
+    batch: BatchSpec = BatchSpec()
+    label: LabelSpec
+    features: FeatureSpec
+    model: ModelSpec
+    gate: GateSpec = GateSpec()
+    monitoring: MonitoringSpec = MonitoringSpec()
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _columns_are_usable(self) -> UseCase:
+        named = {
+            "entity_key": [self.entity_key],
+            "event_time": [self.event_time],
+            "batch.column": [self.batch.column],
+            "label.column": [self.label.column],
+            "features": self.features.all,
+            "gate.baseline_score": [self.gate.baseline_score] if self.gate.baseline_score else [],
+            "monitoring.exclude": self.monitoring.exclude,
+        }
+        for key, columns in named.items():
+            for column in columns:
+                if UNSAFE_COLUMN.search(column):
+                    raise ValueError(
+                        f"{key}: column '{column}' has a dot, a space or one of ,;{{}}()= — Spark reads a "
+                        "dot as a struct field and Delta refuses the others: rename it in the use case's "
+                        "features pipeline (e.g. with underscores) and here"
+                    )
+        reserved = {self.entity_key, self.event_time, self.batch.column, self.label.column}
+        clash = sorted(reserved & set(self.features.all))
+        if clash:
+            raise ValueError(f"features {clash} are also the key, event time, batch or label column")
+        unknown = sorted(set(self.monitoring.exclude) - set(self.features.all))
+        if unknown:
+            raise ValueError(f"monitoring.exclude names {unknown}, which are not features")
+        return self
+
+    @property
+    def monitored_numeric(self) -> list[str]:
+        return [c for c in self.features.numeric if c not in self.monitoring.exclude]
+
+    @property
+    def monitored_categorical(self) -> list[str]:
+        return [c for c in self.features.categorical if c not in self.monitoring.exclude]
+
+
+def parse_usecase(raw: dict[str, Any]) -> UseCase:
+    return parse_config(UseCase, raw, SOURCE)
+
+
+def usecase_module(spec: UseCase):
+    """The use case's package: ``create_pipeline()`` (features + labels) and, optionally, ``land``."""
+    try:
+        return importlib.import_module(spec.package)
+    except ImportError as exc:
+        raise ConfigError(
+            f"{SOURCE}: package '{spec.package}' of use case '{spec.name}' cannot be imported ({exc}); "
+            "install it or fix usecase.package"
+        ) from exc

@@ -1,0 +1,89 @@
+"""The use-case contract: parsed once, errors name the key and say what to write."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from omegaconf import OmegaConf
+
+from lakehouse_mlops.framework.batches import BatchIdError, batch_range, batch_start
+from lakehouse_mlops.framework.errors import ConfigError
+from lakehouse_mlops.framework.usecase import parse_usecase
+from tests.conftest import project_parameters
+
+MINIMAL = {
+    "name": "sensors",
+    "package": "lakehouse_mlops.usecases.flights",
+    "entity_key": "reading_id",
+    "event_time": "observed_at",
+    "batch": {"column": "batch_id", "cadence": "hour"},
+    "label": {"column": "failed", "positive": "failure"},
+    "features": {"numeric": ["temperature", "vibration"], "categorical": ["site"]},
+    "model": {"registered_name": "sensor_failure"},
+}
+
+
+def test_the_shipped_flights_contract_parses():
+    usecase = parse_usecase(project_parameters()["usecase"])
+    assert (usecase.entity_key, usecase.label.column, usecase.batch.cadence) == (
+        "flight_key",
+        "is_late",
+        "month",
+    )
+    assert "dep_month" not in usecase.monitored_numeric and "dep_hour" in usecase.monitored_numeric
+
+
+def test_a_minimal_contract_takes_relative_gate_bars_by_default():
+    usecase = parse_usecase(MINIMAL)
+    assert usecase.gate.absolute == {} and usecase.gate.metrics == ["roc_auc"]
+    assert usecase.features.all == ["site", "temperature", "vibration"]
+
+
+def test_a_yaml_boolean_key_is_reported_with_a_hint_to_quote_it():
+    # YAML 1.1 (OmegaConf, PyYAML) reads an unquoted `no` / `off` as a boolean
+    raw = yaml.safe_load("positive: no\ncolumn: failed\n")
+    assert raw["positive"] is False
+    with pytest.raises(ConfigError, match=r"label.positive: .*boolean False.*quote it"):
+        parse_usecase({**MINIMAL, "label": raw})
+    absolute = OmegaConf.to_container(OmegaConf.create("roc_auc: 0.6\nOff: 0.2\n"))
+    with pytest.raises(ConfigError, match=r"gate.absolute.*got the boolean False.*quote it"):
+        parse_usecase({**MINIMAL, "gate": {"absolute": absolute}})
+
+
+@pytest.mark.parametrize("column", ["sensor.temp", "sensor temp", "a,b"])
+def test_column_names_spark_would_misread_are_refused_by_name(column):
+    features = {"numeric": [column], "categorical": []}
+    with pytest.raises(ConfigError, match=rf"features: column '{column}' has a dot, a space"):
+        parse_usecase({**MINIMAL, "features": features})
+
+
+def test_unknown_keys_and_inconsistent_columns_name_the_key():
+    with pytest.raises(ConfigError, match="entity_keys: Extra inputs"):
+        parse_usecase({**MINIMAL, "entity_keys": ["x"]})
+    with pytest.raises(ConfigError, match=r"monitoring.exclude names \['humidity'\]"):
+        parse_usecase({**MINIMAL, "monitoring": {"exclude": ["humidity"]}})
+    with pytest.raises(ConfigError, match=r"features \['observed_at'\] are also the key"):
+        parse_usecase({**MINIMAL, "features": {"numeric": ["observed_at"]}})
+
+
+@pytest.mark.parametrize(
+    ("cadence", "first", "last", "count"),
+    [
+        ("month", "2013-11", "2014-02", 4),
+        ("day", "2024-02-28", "2024-03-01", 3),
+        ("week", "2024-W52", "2025-W02", 3),
+        ("hour", "2024-03-01T22", "2024-03-02T01", 4),
+    ],
+)
+def test_batches_of_every_cadence(cadence, first, last, count):
+    batches = batch_range(first, last, cadence)
+    assert len(batches) == count and batches == sorted(batches)
+    assert batch_start(batches[1], cadence) > batch_start(batches[0], cadence)
+
+
+@pytest.mark.parametrize(
+    ("text", "cadence"), [("2013-13", "month"), ("2013-5", "month"), ("2024-02-30", "day")]
+)
+def test_impossible_batch_ids_are_refused(text, cadence):
+    with pytest.raises(BatchIdError, match=text):
+        batch_start(text, cadence)
