@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 import yaml
-from benchlib import ROOT, load, spark_conf
+from benchlib import ROOT, load, project_parameters, spark_conf
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -77,21 +77,20 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    from lakehouse_mlops.pipelines.monitoring.config import monitored_features, parse_monitoring
+    from lakehouse_mlops.framework.usecase import parse_usecase
+    from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
     from lakehouse_mlops.pipelines.monitoring.drift import compare_windows, drift_rows
     from lakehouse_mlops.pipelines.monitoring.profiles import profile_reference
     from lakehouse_mlops.pipelines.monitoring.reference import profiles_from_rows
-    from lakehouse_mlops.pipelines.training.config import parse_training
     from lakehouse_mlops.platform.spark_session import build_spark_session
 
     base = Path(tempfile.mkdtemp(prefix="bench_drift_", dir=os.environ.get("BENCH_TMP")))
     try:
         gold_path = os.environ.get("BENCH_GOLD") or str(build_gold(base))
         spark = SparkSession.getActiveSession() or build_spark_session(spark_conf())
-        training = yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())["training"]
         monitoring = yaml.safe_load((ROOT / "conf/base/parameters_monitoring.yml").read_text())["monitoring"]
-        spec, columns = parse_monitoring(monitoring), parse_training(training).features
-        numeric, categorical = monitored_features(columns.numeric, columns.categorical, spec)
+        spec, usecase = parse_monitoring(monitoring), parse_usecase(project_parameters()["usecase"])
+        numeric, categorical = usecase.monitored_numeric, usecase.monitored_categorical
 
         gold = spark.read.format("delta").load(gold_path)
         base_rows = gold.count()

@@ -25,7 +25,7 @@ def main() -> int:
     from pyspark.sql import functions as F
 
     from lakehouse_mlops.framework import model_registry as registry
-    from lakehouse_mlops.pipelines.inference.scoring import probability_of_late
+    from lakehouse_mlops.pipelines.inference.scoring import positive_probability
     from lakehouse_mlops.platform.spark_session import build_spark_session
 
     conf = yaml.safe_load((ROOT / "conf/base/spark.yml").read_text())
@@ -40,7 +40,7 @@ def main() -> int:
     uri = f"models:/{name}/{version}"
     gold = spark.read.format("delta").load(str(ROOT / "data/04_gold/features"))
     base_rows = gold.count()
-    inputs, probability = probability_of_late(uri)
+    inputs, probability = positive_probability(uri)
     model = registry.load_model(name, version)
     print(f"champion version {version}; gold rows {base_rows}; cores {os.cpu_count()}")
     print(

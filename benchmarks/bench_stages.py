@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 import yaml
-from benchlib import ROOT, MemorySampler, load
+from benchlib import ROOT, MemorySampler, load, project_parameters
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -70,18 +70,20 @@ def fit_model(spark, project: Path, training: dict) -> str:
     import mlflow
     from mlflow.models import infer_signature
 
+    from lakehouse_mlops.framework.usecase import parse_usecase
     from lakehouse_mlops.pipelines.training import nodes
-    from lakehouse_mlops.pipelines.training.config import parse_training
 
     gold = project / "data/04_gold"
     features = spark.read.format("delta").load(str(gold / "features"))
     labels = spark.read.format("delta").load(str(gold / "labels"))
     fraction = min(1.0, FIT_SAMPLE_ROWS / features.count())
-    examples = nodes.labelled_examples(features.sample(False, fraction, seed=7), labels, training)
-    train, valid, *_ = nodes.split_windows(examples, training)
+    examples = nodes.collect_examples(
+        features.sample(False, fraction, seed=7), labels, project_parameters()["usecase"]
+    )
+    train, valid, *_ = nodes.split_windows(examples, training, project_parameters()["usecase"])
     best = {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31, "min_samples_leaf": 60}
-    model = nodes.fit_final_model(train, valid, best, training)
-    x = train[parse_training(training).features.all]
+    model = nodes.fit_final_model(train, valid, best, training, project_parameters()["usecase"])
+    x = train[parse_usecase(project_parameters()["usecase"]).features.all]
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     mlflow.set_experiment("bench_stages")
     with mlflow.start_run():
@@ -110,12 +112,12 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
+    from lakehouse_mlops.framework.usecase import parse_usecase
     from lakehouse_mlops.ops.sandbox import make_sandbox
-    from lakehouse_mlops.pipelines.inference.scoring import probability_of_late
-    from lakehouse_mlops.pipelines.monitoring.config import monitored_features, parse_monitoring
+    from lakehouse_mlops.pipelines.inference.scoring import positive_probability
+    from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
     from lakehouse_mlops.pipelines.monitoring.drift import drift_rows
     from lakehouse_mlops.pipelines.monitoring.profiles import profile_reference
-    from lakehouse_mlops.pipelines.training.config import parse_training
 
     project = make_sandbox(ROOT, base / f"rows_{size}")
     if os.environ.get("BENCH_DRIVER_MEMORY"):  # read when the first size starts Spark
@@ -161,7 +163,7 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
 
     with memory.stage(f"{size}/scoring") as peak:
         start = time.perf_counter()
-        inputs, probability = probability_of_late(model_uri)
+        inputs, probability = positive_probability(model_uri)
         features = spark.read.format("delta").load(str(gold / "features"))
         scored = features.select("flight_key", probability(features).alias("probability"))
         scored.write.format("noop").mode("overwrite").save()
@@ -185,8 +187,8 @@ def run_size(size: int, base: Path, memory: MemorySampler, results: list, limits
         limits.append((size, gold_rows, spark_seconds, warm_seconds, None, load()))
 
     monitoring = yaml.safe_load((ROOT / "conf/base/parameters_monitoring.yml").read_text())["monitoring"]
-    spec, columns = parse_monitoring(monitoring), parse_training(training).features
-    numeric, categorical = monitored_features(columns.numeric, columns.categorical, spec)
+    spec, usecase = parse_monitoring(monitoring), parse_usecase(project_parameters()["usecase"])
+    numeric, categorical = usecase.monitored_numeric, usecase.monitored_categorical
     features = spark.read.format("delta").load(str(gold / "features"))
     reference = features.filter(F.col("flight_date") < F.lit(SPLIT_DATE))
     current = features.filter(F.col("flight_date") >= F.lit(SPLIT_DATE))

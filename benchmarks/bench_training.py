@@ -18,6 +18,9 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 
 def main() -> int:
+    from benchlib import project_parameters
+
+    from lakehouse_mlops.framework.usecase import parse_usecase
     from lakehouse_mlops.pipelines.training import nodes, tuning
     from lakehouse_mlops.pipelines.training.config import parse_training
     from lakehouse_mlops.platform.spark_session import build_spark_session
@@ -29,8 +32,8 @@ def main() -> int:
     gold = ROOT / "data/04_gold"
     features = spark.read.format("delta").load(str(gold / "features"))
     labels = spark.read.format("delta").load(str(gold / "labels"))
-    examples = nodes.labelled_examples(features, labels, training)
-    train, valid, test, windows = nodes.split_windows(examples, training)
+    examples = nodes.collect_examples(features, labels, project_parameters()["usecase"])
+    train, valid, test, windows = nodes.split_windows(examples, training, project_parameters()["usecase"])
     rows = []
     evals = 8
     for parallelism in (1, 2):
@@ -42,7 +45,7 @@ def main() -> int:
         }
         spec = parse_training({**training, "search": search})
         start = time.perf_counter()
-        _, trials = tuning.tune(spec, train, valid)
+        _, trials = tuning.tune(spec, parse_usecase(project_parameters()["usecase"]), train, valid)
         seconds = time.perf_counter() - start
         done = int((trials["status"] == "ok").sum())
         rows.append((f"SparkTrials parallelism {parallelism}", done, seconds, 60 * done / seconds))
@@ -54,7 +57,7 @@ def main() -> int:
         "min_samples_leaf": 60,
         "l2_regularization": 0.01,
     }
-    model = nodes.fit_final_model(train, valid, best, training)
+    model = nodes.fit_final_model(train, valid, best, training, project_parameters()["usecase"])
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     metrics, *_ = nodes.evaluate_on_test(model, test, training)

@@ -1,7 +1,7 @@
 """Kedro's OmegaConfigLoader plus the selected use case's conf folder.
 
-The use case is chosen by one setting, ``usecase_name`` in ``globals.yml`` (default: the environment
-variable ``LAKEHOUSE_USECASE``, else ``flights``). Its folder ``conf/<env>/usecases/<name>/`` adds
+The use case is chosen by one setting, ``usecase_name`` in ``globals.yml`` (in the shipped conf: the
+environment variable ``LAKEHOUSE_USECASE``, else the project's default use case). Its folder ``conf/<env>/usecases/<name>/`` adds
 parameters (``parameters*.yml``: the ``usecase`` contract, feed rules, feature settings) and catalog
 entries (``catalog*.yml``: its silver and gold tables) to every environment; other use cases'
 folders are not read. The parsed contract is also exposed to the catalog as ``${globals:usecase.…}``
@@ -17,7 +17,6 @@ from kedro.config import OmegaConfigLoader
 
 from lakehouse_mlops.framework.errors import ConfigError
 
-DEFAULT_USECASE = "flights"
 USECASE_KEYS = ("parameters", "catalog")
 
 
@@ -26,7 +25,12 @@ class UseCaseConfigLoader(OmegaConfigLoader):
         self, conf_source: str, env: str | None = None, runtime_params: dict | None = None, **kwargs
     ):
         super().__init__(conf_source, env=env, runtime_params=runtime_params, **kwargs)
-        self.usecase_name = str(self._globals.get("usecase_name") or DEFAULT_USECASE)
+        if not self._globals.get("usecase_name"):
+            raise ConfigError(
+                f"{self.conf_source}/base/globals.yml: usecase_name is not set: name the use case to run "
+                "(a folder of conf/base/usecases/), e.g. usecase_name: ${oc.env:LAKEHOUSE_USECASE,<name>}"
+            )
+        self.usecase_name = str(self._globals["usecase_name"])
         folder = f"usecases/{self.usecase_name}"
         for key in USECASE_KEYS:
             self.config_patterns[key] = [

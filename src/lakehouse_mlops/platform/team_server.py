@@ -465,8 +465,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--project", type=Path, default=Path.cwd(), help="project folder (default: here)")
     parser.add_argument("--env", default=DEFAULT_ENV, help="Kedro env naming experiment, model, URL")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(metavar="{serve,bootstrap}", required=True)
     run = commands.add_parser("serve", help="start the server on 127.0.0.1 and bootstrap it")
+    run.set_defaults(command="serve")
     run.add_argument("--port", type=int, help="default: the port of the env's tracking URI")
     run.add_argument("--folder", type=Path, help=f"server files (default: <project>/{SERVER_FOLDER})")
     run.add_argument("--backend-store-uri", help="default: a SQLite file in the folder")
@@ -477,6 +478,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--workers", type=int, default=2)
     run.add_argument("--allowed-hosts", help="Host headers to accept, e.g. the reverse proxy's name")
     again = commands.add_parser("bootstrap", help="users, grants, experiment, model on a running server")
+    again.set_defaults(command="bootstrap")
     again.add_argument("--url", help="default: the env's tracking URI")
     return parser.parse_args(argv)
 

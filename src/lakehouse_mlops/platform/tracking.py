@@ -1,4 +1,4 @@
-"""MLflow run hygiene when several pipelines run in one process, and the tracking server's pre-flight."""
+"""MLflow run hygiene when several pipelines run in one process, and the tracking server's check."""
 
 from __future__ import annotations
 

@@ -45,18 +45,18 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
 
     Example catalog entry::
 
-        silver_flights:
+        silver_orders:
           type: lakehouse_mlops.framework.datasets.DeltaSparkDataset
-          filepath: data/03_silver/flights
+          filepath: data/03_silver/orders
           write_mode: merge
-          merge_keys: [flight_key]
+          merge_keys: [order_id]
           update_when_changed: [_row_hash, _batch_id]
-          partition_by: [flight_month]
+          partition_by: [order_month]
           constraints:
-            distance_positive: distance > 0
-          not_null: [flight_key, carrier]
+            amount_positive: amount > 0
+          not_null: [order_id, customer_id]
           column_comments:
-            distance: Great-circle distance between the airports, in miles.
+            amount: Order total in the shop's currency.
 
     A column comment can also come from the DataFrame (``F.col(c).alias(c, metadata={"comment": ...})``),
     so that tables built from definitions in conf document themselves.

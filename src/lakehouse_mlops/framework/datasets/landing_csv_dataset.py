@@ -36,9 +36,9 @@ class LandingCsvDataset(AbstractDataset[None, LandedFile]):
     exact line of every problem and nothing is lost before bronze. Meant as the ``dataset`` of a
     ``LandingZoneDataset`` that lists the landing zone of one feed::
 
-        landing_flights:
+        landing_orders:
           type: lakehouse_mlops.framework.datasets.LandingZoneDataset
-          path: data/01_landing/flights
+          path: data/01_landing/orders
           filename_suffix: .csv
           dataset: lakehouse_mlops.framework.datasets.LandingCsvDataset
     """

@@ -12,11 +12,11 @@ class LandingZoneDataset(PartitionedDataset):
     """Partition id → lazy loader of every file under ``path``; an empty zone loads as ``{}``.
 
     Kedro's PartitionedDataset refuses to load an empty folder, but a feed with nothing landed
-    yet (outcomes before the second batch) is normal here. Example::
+    yet (labels that land one batch late, before the second batch) is normal here. Example::
 
-        landing_flights:
+        landing_orders:
           type: lakehouse_mlops.framework.datasets.LandingZoneDataset
-          path: data/01_landing/flights
+          path: data/01_landing/orders
           filename_suffix: .csv
           dataset: lakehouse_mlops.framework.datasets.LandingCsvDataset
     """
