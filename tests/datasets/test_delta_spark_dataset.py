@@ -148,8 +148,47 @@ def test_not_null_holds_from_the_first_rows(spark, tmp_path):
         ({"write_mode": "replace_partitions"}, "needs partition_by"),
         ({"if_missing": "empty"}, "if_missing 'empty'"),
         ({"constraints": {"bad name": "x > 0"}}, "'bad name' is not a plain identifier"),
+        ({"schema_evolution": "merge"}, "schema_evolution 'merge' is not one of"),
     ],
 )
 def test_bad_configuration_is_rejected_naming_the_key(tmp_path, kwargs, message):
     with pytest.raises(DatasetError, match=message):
         table(tmp_path / "t", **kwargs)
+
+
+WIDER = "id INT, batch STRING, value DOUBLE, tag STRING, score DOUBLE"
+
+
+@pytest.mark.parametrize("mode", ["merge", "append", "replace_partitions", "insert_new"])
+def test_new_columns_fail_by_name_and_nothing_is_written(spark, tmp_path, mode):
+    ds = table(tmp_path / "t", write_mode=mode, merge_keys=["id"], partition_by=["batch"])
+    ds.save(rows(spark, [(1, "a", 1.0, "x")]))
+    before = ds.current_version()
+    wider = spark.createDataFrame([(2, "a", 2.0, "y", 0.5)], WIDER)
+    with pytest.raises(DatasetError, match=r"new column\(s\) \['score'\].*schema_evolution: add_columns"):
+        ds.save(wider)
+    assert ds.current_version() == before and "score" not in ds.load().columns
+
+
+@pytest.mark.parametrize("mode", ["merge", "append", "replace_partitions"])
+def test_add_columns_evolves_the_table_and_keeps_the_new_values(spark, tmp_path, mode):
+    # Without schema evolution a Delta MERGE writes the old columns and drops the new ones silently.
+    ds = table(
+        tmp_path / "t",
+        write_mode=mode,
+        merge_keys=["id"],
+        partition_by=["batch"],
+        schema_evolution="add_columns",
+    )
+    ds.save(rows(spark, [(1, "a", 1.0, "x")]))
+    ds.save(spark.createDataFrame([(1, "a", 1.5, "x", 0.5), (2, "b", 2.0, "y", 0.7)], WIDER))
+    scores = {r["id"]: r["score"] for r in ds.load().collect()}
+    assert scores[2] == 0.7 and scores[1] in (0.5, None if mode == "append" else 0.5)
+    assert "score" in ds.load().columns
+
+
+def test_rows_lacking_a_column_of_the_table_fail_by_name(spark, tmp_path):
+    ds = table(tmp_path / "t", write_mode="merge", merge_keys=["id"], schema_evolution="add_columns")
+    ds.save(rows(spark, [(1, "a", 1.0, "x")]))
+    with pytest.raises(DatasetError, match=r"lack column\(s\) \['tag'\]"):
+        ds.save(spark.createDataFrame([(2, "a", 2.0)], "id INT, batch STRING, value DOUBLE"))

@@ -23,6 +23,7 @@ Cadence = Literal["hour", "day", "week", "month"]
 CADENCES: tuple[str, ...] = ("hour", "day", "week", "month")
 FORMATS = {"hour": "%Y-%m-%dT%H", "day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}
 EXAMPLES = {"hour": "2024-03-01T07", "day": "2024-03-01", "week": "2024-W09", "month": "2024-03"}
+SHAPES = {"hour": "YYYY-MM-DDTHH", "day": "YYYY-MM-DD", "week": "YYYY-Www", "month": "YYYY-MM"}
 
 
 class BatchIdError(ValueError):

@@ -1,12 +1,12 @@
 """Kedro's OmegaConfigLoader plus the selected use case's conf folder.
 
 The use case is chosen by one setting, ``usecase_name`` in ``globals.yml`` (in the shipped conf: the
-environment variable ``LAKEHOUSE_USECASE``, else the project's default use case). Its folder ``conf/<env>/usecases/<name>/`` adds
-parameters (``parameters*.yml``: the ``usecase`` contract, feed rules, feature settings) and catalog
-entries (``catalog*.yml``: its silver and gold tables) to every environment; other use cases'
-folders are not read. The parsed contract is also exposed to the catalog as ``${globals:usecase.…}``
-(e.g. ``merge_keys: ["${globals:usecase.entity_key}", model_version]``), so that generic tables are
-keyed by the use case's columns without naming them.
+environment variable ``LAKEHOUSE_USECASE``, else the project's default use case). Its folder
+``conf/<env>/usecases/<name>/`` adds parameters (``parameters*.yml``: the ``usecase`` contract, feed
+rules, feature settings) and catalog entries (``catalog*.yml``: its silver and gold tables) to every
+environment; other use cases' folders are not read. The parsed contract is also exposed to the
+catalog as ``${globals:usecase.…}`` (e.g. ``merge_keys: ["${globals:usecase.entity_key}",
+model_version]``), so that generic tables are keyed by the use case's columns without naming them.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 WRITE_MODES = ("append", "overwrite", "merge", "insert_new", "replace_partitions")
 KEYED_MODES = ("merge", "insert_new")
 IF_MISSING = ("error", "none")
+SCHEMA_EVOLUTION = ("fail", "add_columns")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 COMMIT_FILE = re.compile(r"\d{20}\.json")
 
@@ -38,6 +39,11 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         - ``replace_partitions``: replace exactly the ``partition_by`` partitions present in the
           incoming rows (dynamic partition overwrite), e.g. one batch.
 
+    Schema changes are never silent: a save whose columns are not the table's fails naming the
+    columns, unless ``schema_evolution: add_columns`` lets new columns be added to the table (MERGE
+    with schema evolution, or ``mergeSchema`` for the other modes). A column the table has and the
+    rows lack always fails (it would be written as nulls).
+
     Every save records the committed table version in ``last_saved_version``; every load records
     the version read in ``last_loaded_version`` (lineage for MLflow). ``version`` pins loads to one
     table version (time travel). Empty writes to an existing table are skipped so that re-running
@@ -52,6 +58,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
           merge_keys: [order_id]
           update_when_changed: [_row_hash, _batch_id]
           partition_by: [order_month]
+          schema_evolution: add_columns   # or fail (default): new columns are an error
           constraints:
             amount_positive: amount > 0
           not_null: [order_id, customer_id]
@@ -76,7 +83,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         not_null: list[str] | None = None,
         column_comments: dict[str, str] | None = None,
         table_properties: dict[str, str] | None = None,
-        merge_schema: bool = False,
+        schema_evolution: str = "fail",
         metadata: dict[str, Any] | None = None,
     ) -> None:
         if write_mode not in WRITE_MODES:
@@ -88,6 +95,10 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         for name in constraints or {}:
             if not IDENTIFIER.fullmatch(name):
                 raise DatasetError(f"constraints: name '{name}' is not a plain identifier")
+        if schema_evolution not in SCHEMA_EVOLUTION:
+            raise DatasetError(
+                f"schema_evolution '{schema_evolution}' is not one of {list(SCHEMA_EVOLUTION)}"
+            )
         if if_missing not in IF_MISSING:
             raise DatasetError(f"if_missing '{if_missing}' is not one of {list(IF_MISSING)}")
         self._filepath = _absolute_if_local(filepath)
@@ -101,7 +112,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         self._not_null = list(not_null or [])
         self._column_comments = dict(column_comments or {})
         self._table_properties = dict(table_properties or {})
-        self._merge_schema = merge_schema
+        self._add_columns = schema_evolution == "add_columns"
         self.metadata = metadata
         self.last_saved_version: int | None = None
         self.last_loaded_version: int | None = None
@@ -176,23 +187,52 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         else:
             if not exists:
                 self._create_table(data)  # NOT NULL can only be declared before the first rows
-            self._write_rows(data, into_new_table=not exists)
+            evolve = exists and self._schema_change(data)
+            self._write_rows(data, into_new_table=not exists, evolve=evolve)
         self.last_saved_version = self.current_version()
         logger.info("%s: committed version %s", self._filepath, self.last_saved_version)
 
-    def _write_rows(self, data: DataFrame, into_new_table: bool) -> None:
+    def _schema_change(self, data: DataFrame) -> bool:
+        """True when the rows bring columns the table lacks and ``add_columns`` allows adding them;
+        any other difference fails here, naming the columns, before anything is written."""
+        table = {
+            f.name.lower() for f in self._spark().read.format("delta").load(self._filepath).schema.fields
+        }
+        rows = {f.name.lower(): f.name for f in data.schema.fields}
+        new = sorted(name for key, name in rows.items() if key not in table)
+        missing = sorted(name for name in table if name not in rows)
+        if missing:
+            raise DatasetError(
+                f"Delta table '{self._filepath}': the rows lack column(s) {missing} of the table, which "
+                "would be written as nulls: produce them, or migrate the table (drop or rename the columns)"
+            )
+        if new and not self._add_columns:
+            raise DatasetError(
+                f"Delta table '{self._filepath}': the rows bring new column(s) {new} the table does not "
+                "have: declare `schema_evolution: add_columns` on its catalog entry to add them, or drop "
+                "them from the rows (nothing was written)"
+            )
+        if new:
+            logger.info(
+                "%s: adding column(s) %s to the table (schema_evolution: add_columns)", self._filepath, new
+            )
+        return bool(new)
+
+    def _write_rows(self, data: DataFrame, into_new_table: bool, evolve: bool = False) -> None:
         if self._write_mode in KEYED_MODES and not into_new_table:
-            if not self._merge(data):
+            if not self._merge(data, evolve):
                 logger.info("%s: every row already present, table left at its version", self._filepath)
         elif self._write_mode == "replace_partitions":
-            self._writer(data, "overwrite").option("partitionOverwriteMode", "dynamic").save(self._filepath)
+            self._writer(data, "overwrite", evolve).option("partitionOverwriteMode", "dynamic").save(
+                self._filepath
+            )
         else:  # append, overwrite, and the first merge into a new table (nothing to match yet)
             mode = "append" if self._write_mode in KEYED_MODES else self._write_mode
-            self._writer(data, mode).save(self._filepath)
+            self._writer(data, mode, evolve).save(self._filepath)
 
-    def _writer(self, data: DataFrame, mode: str):
+    def _writer(self, data: DataFrame, mode: str, evolve: bool = False):
         writer = data.write.format("delta").mode(mode)
-        if self._merge_schema:  # new nullable columns are added to the table (schema evolution)
+        if evolve:  # new nullable columns are added to the table (schema_evolution: add_columns)
             writer = writer.option("mergeSchema", "true")
         if self._partition_by:
             writer = writer.partitionBy(*self._partition_by)
@@ -252,7 +292,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
             builder = builder.property(key, value)
         builder.execute()
 
-    def _merge(self, data: DataFrame) -> bool:
+    def _merge(self, data: DataFrame, evolve: bool = False) -> bool:
         """MERGE ``data`` on the keys; returns False when no row would change (no commit)."""
         target = DeltaTable.forPath(self._spark(), self._filepath)
         inserts_only = self._write_mode == "insert_new"
@@ -268,6 +308,8 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
             [F.col(f"target.`{k}`") == F.col(f"source.`{k}`") for k in self._merge_keys],
         )
         merge = target.alias("target").merge(data.alias("source"), on)
+        if evolve:  # without it, Delta writes the old columns and drops the new ones silently
+            merge = merge.withSchemaEvolution()
         if not inserts_only:
             merge = merge.whenMatchedUpdateAll(condition=self._changed_condition())
         merge.whenNotMatchedInsertAll().execute()

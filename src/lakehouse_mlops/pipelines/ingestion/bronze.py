@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from lakehouse_mlops.framework.batches import EXAMPLES, Cadence, is_batch_id
+from lakehouse_mlops.framework.batches import SHAPES, Cadence, is_batch_id
 from lakehouse_mlops.framework.datasets.landing_csv_dataset import LandedFile
 from lakehouse_mlops.pipelines.ingestion.rules import FeedRules
 
@@ -145,4 +145,5 @@ def empty_bronze(feed: FeedRules) -> DataFrame:
 def batch_problem(batch_id: str, cadence: Cadence) -> str | None:
     if is_batch_id(batch_id, cadence):
         return None
-    return f"file is not inside a {cadence} batch folder named like {EXAMPLES[cadence]} (found '{batch_id}')"
+    shape = SHAPES[cadence]
+    return f"file is not inside a batch folder named {shape} ({cadence} batches; found '{batch_id}')"
