@@ -83,6 +83,21 @@ def _batches(first: str, last: str | None, usecase: UseCase) -> list[str]:
         raise click.ClickException(f"{exc} (use case '{usecase.name}' has {usecase.batch.cadence} batches)")
 
 
+def loop_options(command):
+    """The options of every command that runs the loop (cycle, history, replay)."""
+    for option in (CONF_SOURCE_OPTION, ENV_OPTION, VERBOSE_OPTION, PARAMS_OPTION, NO_LAND_OPTION):
+        command = option(command)
+    return command
+
+
+def _loop_over(first: str, last: str | None, options: dict) -> tuple[list[str], object]:
+    """The batches FIRST..LAST of the use case's cadence, and the loop the options describe."""
+    env, conf_source = options["env"], options["conf_source"]
+    batches = _batches(first, last, _usecase(env, conf_source))
+    loop = _loop(env, conf_source, options["params"], options["verbose"], land=not options["no_land"])
+    return batches, loop
+
+
 def _model_name(context) -> str:
     return parse_usecase(context.params["usecase"]).model.registered_name
 
@@ -197,25 +212,13 @@ def reproduce(version: str, env: str | None, conf_source: str | None) -> None:
 
 @cli.command()
 @click.argument("batch_id")
-@NO_LAND_OPTION
-@PARAMS_OPTION
-@VERBOSE_OPTION
-@ENV_OPTION
-@CONF_SOURCE_OPTION
-def cycle(
-    batch_id: str,
-    no_land: bool,
-    params: tuple[str, ...],
-    verbose: bool,
-    env: str | None,
-    conf_source: str | None,
-) -> None:
+@loop_options
+def cycle(batch_id: str, **options) -> None:
     """Process batch BATCH_ID (e.g. 2013-05 for monthly batches) end to end: land → ingestion →
     features → inference → monitoring → (if the decision is retrain) training → promotion. One line
     per stage; exit code 0 when the cycle completed, 1 when a stage failed. Re-running a cycle
     changes nothing."""
-    _batches(batch_id, None, _usecase(env, conf_source))
-    loop = _loop(env, conf_source, params, verbose, land=not no_land)
+    _, loop = _loop_over(batch_id, None, options)
     try:
         result = loop.cycle(batch_id, echo=click.echo)
     except LakehouseError as exc:  # another writer, tracking server down: nothing was done
@@ -227,24 +230,11 @@ def cycle(
 @cli.command()
 @click.argument("first_batch")
 @click.argument("last_batch")
-@NO_LAND_OPTION
-@PARAMS_OPTION
-@VERBOSE_OPTION
-@ENV_OPTION
-@CONF_SOURCE_OPTION
-def history(
-    first_batch: str,
-    last_batch: str,
-    no_land: bool,
-    params: tuple[str, ...],
-    verbose: bool,
-    env: str | None,
-    conf_source: str | None,
-) -> None:
+@loop_options
+def history(first_batch: str, last_batch: str, **options) -> None:
     """Land FIRST_BATCH..LAST_BATCH and build the first champion in one Spark application:
     ingestion → features → training → promotion. One line per stage; exit code 1 on a failure."""
-    batches = _batches(first_batch, last_batch, _usecase(env, conf_source))
-    loop = _loop(env, conf_source, params, verbose, land=not no_land)
+    batches, loop = _loop_over(first_batch, last_batch, options)
     try:
         stages = loop.history(batches, echo=click.echo)
     except LakehouseError as exc:
@@ -256,28 +246,15 @@ def history(
 @cli.command()
 @click.argument("first_batch")
 @click.argument("last_batch")
-@NO_LAND_OPTION
-@PARAMS_OPTION
-@VERBOSE_OPTION
-@ENV_OPTION
-@CONF_SOURCE_OPTION
-def replay(
-    first_batch: str,
-    last_batch: str,
-    no_land: bool,
-    params: tuple[str, ...],
-    verbose: bool,
-    env: str | None,
-    conf_source: str | None,
-) -> None:
+@loop_options
+def replay(first_batch: str, last_batch: str, **options) -> None:
     """Run the cycles FIRST_BATCH..LAST_BATCH and write the policy backtest timeline (CSV, PNG, HTML):
     per batch the AUC of the deployed model, a static model and a model refit every batch."""
     from rich.progress import Progress
 
     from lakehouse_mlops.ops import replay as backtest
 
-    batches = _batches(first_batch, last_batch, _usecase(env, conf_source))
-    loop = _loop(env, conf_source, params, verbose, land=not no_land)
+    batches, loop = _loop_over(first_batch, last_batch, options)
     with Progress(transient=False) as progress:
         task = progress.add_task("replay", total=len(batches))
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from kedro.config import MissingConfigException, OmegaConfigLoader
+from kedro.config import MissingConfigException
 from mlflow.environment_variables import (
     MLFLOW_AUTH_ADMIN_PASSWORD,
     MLFLOW_AUTH_CONFIG_PATH,
@@ -133,9 +133,9 @@ class ServerOptions:
 def config_loader(project: Path, env: str):
     """The project's own config loader for ``env``, with kedro-mlflow's ``mlflow`` pattern."""
     # settings imports the project hooks and so pyspark: only when the conf is read
-    from lakehouse_mlops.settings import CONFIG_LOADER_ARGS
+    from lakehouse_mlops.settings import CONFIG_LOADER_ARGS, CONFIG_LOADER_CLASS
 
-    loader = OmegaConfigLoader(conf_source=str(project / "conf"), env=env, **CONFIG_LOADER_ARGS)
+    loader = CONFIG_LOADER_CLASS(conf_source=str(project / "conf"), env=env, **CONFIG_LOADER_ARGS)
     loader.config_patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
     return loader
 
@@ -145,7 +145,7 @@ def team_names(project: Path, env: str = DEFAULT_ENV) -> TeamNames:
     mlflow_conf, parameters = loader["mlflow"], loader["parameters"]
     return TeamNames(
         experiment=mlflow_conf["tracking"]["experiment"]["name"],
-        model=parameters["training"]["registered_model_name"],
+        model=parameters["usecase"]["model"]["registered_name"],
         tracking_uri=mlflow_conf["server"]["mlflow_tracking_uri"],
     )
 

@@ -11,7 +11,7 @@ from tests.conftest import PROJECT_ROOT
 
 
 def shipped_rules() -> dict:
-    text = (PROJECT_ROOT / "conf/base/parameters_ingestion.yml").read_text()
+    text = (PROJECT_ROOT / "conf/base/usecases/flights/parameters_ingestion.yml").read_text()
     return yaml.safe_load(text)["ingestion"]
 
 
@@ -52,3 +52,29 @@ def test_bad_values_are_rejected(path, value, message):
 def test_unknown_feed_is_a_clear_error():
     with pytest.raises(ConfigError, match="no rules for feed 'cargo'"):
         parse_rules(shipped_rules()).feed("cargo")
+
+
+def test_the_feed_graph_comes_from_the_rules_references():
+    from lakehouse_mlops.pipelines.ingestion.pipeline import create_pipeline, feed_graph
+
+    graph = feed_graph(parse_rules(shipped_rules()))
+    order = list(graph)
+    assert graph["flights"] == ("airlines", "airports") and graph["weather"] == ("airports",)
+    assert order.index("airports") < order.index("flights") and order.index("airlines") < order.index(
+        "flights"
+    )
+    validate = {n.name: n for n in create_pipeline(parse_rules(shipped_rules())).nodes}
+    assert {"silver_airlines", "silver_airports"} <= set(validate["validate_flights_into_silver"].inputs)
+
+
+def test_a_reference_to_an_unknown_feed_or_a_cycle_is_a_config_error():
+    from lakehouse_mlops.pipelines.ingestion.pipeline import feed_graph
+
+    raw = shipped_rules()
+    raw["feeds"]["flights"]["columns"]["carrier"]["references"] = "carriers.carrier"
+    with pytest.raises(ConfigError, match=r"feeds.flights references \['carriers'\], which are not feeds"):
+        feed_graph(parse_rules(raw))
+    raw = shipped_rules()
+    raw["feeds"]["airports"]["columns"]["faa"]["references"] = "flights.dest"
+    with pytest.raises(ConfigError, match="cycle"):
+        feed_graph(parse_rules(raw))

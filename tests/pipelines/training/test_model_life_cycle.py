@@ -25,8 +25,11 @@ pytestmark = pytest.mark.integration
 USECASE = project_parameters()["usecase"]
 MODEL = "flight_delay"
 WEAK_TRAINING = {  # the same model family, blind to almost everything
-    "training": {
+    "usecase": {
         "features": {"categorical": ["origin"], "numeric": ["dep_weekday"]},
+        "monitoring": {"exclude": []},
+    },
+    "training": {
         "search": {"max_evals": 2, "parallelism": 1, "use_spark_trials": False},
         "profile_sample_rows": 500,
     }

@@ -1,4 +1,4 @@
-"""Validation rules of the landing feeds, parsed once from ``parameters_ingestion.yml``."""
+"""Validation rules of the landing feeds, parsed once from the use case's ``parameters_ingestion.yml``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import model_validator
 from lakehouse_mlops.framework.config import StrictModel, parse_config
 from lakehouse_mlops.framework.errors import ConfigError
 
-SOURCE = "conf/*/parameters_ingestion.yml (key 'ingestion')"
+SOURCE = "conf/base/usecases/<name>/parameters_ingestion.yml (key 'ingestion')"
 
 ColumnType = Literal["string", "int", "long", "double", "timestamp", "date"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from lakehouse_mlops.framework.config import StrictModel, parse_config
 
-SOURCE = "conf/*/parameters_features.yml (key 'features')"
+SOURCE = "conf/base/usecases/flights/parameters_features.yml (key 'features')"
 
 
 class LabelSpec(StrictModel):

