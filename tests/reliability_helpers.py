@@ -36,7 +36,7 @@ CYCLE_PARAMS = {
     **FAST_TRAINING,
     **EAGER_POLICY,
     "training": {**FAST_TRAINING["training"], "search": {**FAST_TRAINING["training"]["search"]}},
-    "promotion": {"gate": {**PROMOTION_BARS["promotion"]["gate"], "max_brier": 0.25}},
+    "usecase": {"gate": {**PROMOTION_BARS["usecase"]["gate"], "absolute": {"roc_auc": 0.6, "brier": 0.25}}},
 }
 CYCLE_PARAMS["training"]["search"]["use_spark_trials"] = False
 #: Columns whose values differ between two runs of the same cycle by design: times, ids, the MLflow

@@ -47,8 +47,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     from lakehouse_mlops.pipelines.promotion import create_pipeline as promotion
     from lakehouse_mlops.pipelines.training import create_pipeline as training
 
-    parameters = _config()["parameters"]
-    usecase = parse_usecase(parameters["usecase"])
+    config = _config()
+    parameters, usecase = config["parameters"], parse_usecase(config.usecase_contract())
     pipelines = {
         "ingestion": ingestion(rules=parse_rules(parameters["ingestion"])),
         "features": usecase_module(usecase).create_pipeline(),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 import yaml
 from omegaconf import OmegaConf
@@ -9,7 +12,7 @@ from omegaconf import OmegaConf
 from lakehouse_mlops.framework.batches import BatchIdError, batch_range, batch_start
 from lakehouse_mlops.framework.errors import ConfigError
 from lakehouse_mlops.framework.usecase import parse_usecase
-from tests.conftest import project_parameters
+from tests.conftest import PROJECT_ROOT, project_parameters
 
 MINIMAL = {
     "name": "sensors",
@@ -87,3 +90,46 @@ def test_batches_of_every_cadence(cadence, first, last, count):
 def test_impossible_batch_ids_are_refused(text, cadence):
     with pytest.raises(BatchIdError, match=text):
         batch_start(text, cadence)
+
+
+def _loader(conf: Path):
+    from lakehouse_mlops.framework.config_loader import UseCaseConfigLoader
+    from lakehouse_mlops.settings import CONFIG_LOADER_ARGS
+
+    return UseCaseConfigLoader(str(conf), **CONFIG_LOADER_ARGS)
+
+
+def test_the_loader_reads_only_the_selected_use_case_and_gives_the_catalog_its_contract(
+    tmp_path, monkeypatch
+):
+    conf = tmp_path / "conf"
+    shutil.copytree(PROJECT_ROOT / "conf", conf, ignore=shutil.ignore_patterns("credentials*"))
+    catalog = _loader(conf)["catalog"]
+    assert catalog["ml_predictions"]["merge_keys"] == ["flight_key", "model_version"]
+    assert catalog["ml_predictions"]["partition_by"] == ["batch_id"]
+    other = conf / "base" / "usecases" / "sensors"
+    other.mkdir()
+    (other / "parameters_usecase.yml").write_text(yaml.safe_dump({"usecase": {**MINIMAL, "name": "sensors"}}))
+    monkeypatch.setenv("LAKEHOUSE_USECASE", "sensors")
+    loader = _loader(conf)
+    assert loader["parameters"]["usecase"]["entity_key"] == "reading_id"
+    assert "ingestion" not in loader["parameters"] and "silver_flights" not in loader["catalog"]
+    assert loader["catalog"]["ml_predictions"]["merge_keys"] == ["reading_id", "model_version"]
+
+
+def test_a_wrong_selection_is_named(tmp_path, monkeypatch):
+    conf = tmp_path / "conf"
+    shutil.copytree(PROJECT_ROOT / "conf", conf, ignore=shutil.ignore_patterns("credentials*"))
+    other = conf / "base" / "usecases" / "sensors"
+    other.mkdir()
+    (other / "parameters_usecase.yml").write_text(yaml.safe_dump({"usecase": MINIMAL | {"name": "sensor"}}))
+    monkeypatch.setenv("LAKEHOUSE_USECASE", "sensors")
+    with pytest.raises(
+        ConfigError, match="usecase.name is 'sensor', but the folder is selected as 'sensors'"
+    ):
+        _loader(conf)["catalog"]
+    monkeypatch.setenv("LAKEHOUSE_USECASE", "nothing_here")
+    with pytest.raises(
+        ConfigError, match="use case 'nothing_here' has no contract: write its 'usecase:' block"
+    ):
+        _loader(conf).usecase_contract()

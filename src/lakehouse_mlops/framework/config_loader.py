@@ -25,19 +25,32 @@ class UseCaseConfigLoader(OmegaConfigLoader):
         self, conf_source: str, env: str | None = None, runtime_params: dict | None = None, **kwargs
     ):
         super().__init__(conf_source, env=env, runtime_params=runtime_params, **kwargs)
-        if not self._globals.get("usecase_name"):
+        self.usecase_name = self._globals.get("usecase_name")
+        if self.usecase_name:
+            folder = f"usecases/{self.usecase_name}"
+            for key in USECASE_KEYS:
+                patterns = self.config_patterns[key]
+                self.config_patterns[key] = [*patterns, f"{folder}/{key}*", f"{folder}/{key}*/**"]
+
+    def __getitem__(self, key: str) -> dict[str, Any]:
+        if key == "catalog" and "usecase" not in self._globals:
+            self._expose_contract()
+        return super().__getitem__(key)
+
+    def usecase_contract(self) -> dict[str, Any]:
+        """The selected use case's ``usecase`` block (runtime parameters applied), checked to exist."""
+        if "usecase" not in self._globals:
+            self._expose_contract()
+        return self._globals["usecase"]
+
+    def _expose_contract(self) -> None:
+        """Put the contract in the globals, where the catalog reads it (``${globals:usecase.…}``)."""
+        if not self.usecase_name:
             raise ConfigError(
                 f"{self.conf_source}/base/globals.yml: usecase_name is not set: name the use case to run "
                 "(a folder of conf/base/usecases/), e.g. usecase_name: ${oc.env:LAKEHOUSE_USECASE,<name>}"
             )
-        self.usecase_name = str(self._globals["usecase_name"])
         folder = f"usecases/{self.usecase_name}"
-        for key in USECASE_KEYS:
-            self.config_patterns[key] = [
-                *self.config_patterns[key],
-                f"{folder}/{key}*",
-                f"{folder}/{key}*/**",
-            ]
         contract = self["parameters"].get("usecase")
         if not isinstance(contract, dict):
             raise ConfigError(
@@ -47,11 +60,8 @@ class UseCaseConfigLoader(OmegaConfigLoader):
             )
         if contract.get("name") != self.usecase_name:
             raise ConfigError(
-                f"{self.conf_source}/base/{folder}: usecase.name is '{contract.get('name')}', but the folder "
-                f"is selected as '{self.usecase_name}': make them equal"
+                f"{self.conf_source}/base/{folder}: usecase.name is '{contract.get('name')}', but the "
+                f"folder is selected as '{self.usecase_name}': make them equal"
             )
         self._globals = {**self._globals, "usecase": contract}
         self._globals_oc = None  # the globals resolver caches its view of the globals
-
-    def usecase_contract(self) -> dict[str, Any]:
-        return self._globals["usecase"]

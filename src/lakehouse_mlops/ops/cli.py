@@ -71,7 +71,7 @@ def _loop(
 def _usecase(env: str | None, conf_source: str | None) -> UseCase:
     """The selected use case's contract, read without a session (no Spark, no MLflow)."""
     try:
-        return parse_usecase(config_loader(_project_path(), env, conf_source)["parameters"]["usecase"])
+        return parse_usecase(config_loader(_project_path(), env, conf_source).usecase_contract())
     except LakehouseError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lakehouse_mlops.pipelines.monitoring import nodes
+from lakehouse_mlops.pipelines.monitoring import decision as monitoring_decision
 from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
 from lakehouse_mlops.pipelines.monitoring.drift import (
     PREDICTION_DRIFT,
@@ -95,7 +95,7 @@ def evaluate(reference, spark, current: pd.DataFrame, history: History | None = 
         {**r, "batch_id": "2013-05", "model_version": "1"}
         for r in performance_rows(measured, baseline, SPEC.performance)
     ]
-    signals = nodes.signals(rows, performance, MONITORED, MONITORING)
+    signals = monitoring_decision.signals(rows, performance, MONITORED, MONITORING)
     decision, reasons = policy_decision(WindowSignals(**signals), history or History(), SPEC.policy)
     return signals, decision, reasons
 

@@ -21,7 +21,7 @@ Everything is appended to ``monitoring_metrics`` (Delta), rendered as a self-con
 ``decisions``.
 """
 
-from lakehouse_mlops.pipelines.monitoring.nodes import recorded_decision
+from lakehouse_mlops.pipelines.monitoring.decision import recorded_decision
 from lakehouse_mlops.pipelines.monitoring.pipeline import create_pipeline
 from lakehouse_mlops.pipelines.monitoring.policy import RETRAIN
 

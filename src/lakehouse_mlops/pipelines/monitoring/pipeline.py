@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline, node
 
-from lakehouse_mlops.pipelines.monitoring import nodes
+from lakehouse_mlops.pipelines.monitoring import decision, nodes
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -48,13 +48,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="measure_performance",
             ),
             node(
-                nodes.signals,
+                decision.signals,
                 ["drift_rows", "performance_rows", "monitored_model", "params:monitoring"],
                 "window_signals",
                 name="summarise_signals",
             ),
             node(
-                nodes.apply_policy,
+                decision.apply_policy,
                 [
                     "window_signals",
                     "monitoring_history",
@@ -66,13 +66,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="apply_policy",
             ),
             node(
-                nodes.metrics_table,
+                decision.metrics_table,
                 ["drift_rows", "performance_rows", "monitoring_decision"],
                 "ml_monitoring_metrics",
                 name="store_metrics",
             ),
             node(
-                nodes.decision_record,
+                decision.decision_record,
                 ["monitoring_decision", "ml_decision_history"],
                 "ml_monitoring_decisions",
                 name="store_decision",
