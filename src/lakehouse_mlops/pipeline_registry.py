@@ -13,29 +13,29 @@ from pathlib import Path
 from kedro.framework.project import pipelines as project_pipelines
 from kedro.pipeline import Pipeline
 
-_session_config = None
+_session_parameters: dict | None = None
 
 
 def use_session_config(loader) -> None:
-    """Build the pipelines from ``loader`` from now on (again if its use case or feeds differ)."""
-    global _session_config
-    previous = _fingerprint(_session_config) if _session_config is not None else None
-    _session_config = loader
-    if previous != _fingerprint(loader):
+    """Build the pipelines from ``loader``'s use case and feeds from now on (again if they differ)."""
+    global _session_parameters
+    parameters = _pipeline_parameters(loader)
+    if parameters != _session_parameters:
+        _session_parameters = parameters
         project_pipelines.configure(project_pipelines._pipelines_module)
 
 
-def _config():
-    if _session_config is not None:
-        return _session_config
+def _pipeline_parameters(loader) -> dict:
+    """What the pipelines are built from: the use case's contract and its feeds."""
+    return {"usecase": loader.usecase_contract(), "ingestion": loader["parameters"].get("ingestion")}
+
+
+def _parameters() -> dict:
+    if _session_parameters is not None:
+        return _session_parameters
     from lakehouse_mlops.ops.kedro_project import config_loader
 
-    return config_loader(Path.cwd())
-
-
-def _fingerprint(loader) -> tuple:
-    parameters = loader["parameters"]
-    return (str(parameters.get("usecase")), str(parameters.get("ingestion", {}).get("feeds")))
+    return _pipeline_parameters(config_loader(Path.cwd()))
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -47,8 +47,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     from lakehouse_mlops.pipelines.promotion import create_pipeline as promotion
     from lakehouse_mlops.pipelines.training import create_pipeline as training
 
-    config = _config()
-    parameters, usecase = config["parameters"], parse_usecase(config.usecase_contract())
+    parameters = _parameters()
+    usecase = parse_usecase(parameters["usecase"])
     pipelines = {
         "ingestion": ingestion(rules=parse_rules(parameters["ingestion"])),
         "features": usecase_module(usecase).create_pipeline(),

@@ -133,3 +133,33 @@ def test_a_wrong_selection_is_named(tmp_path, monkeypatch):
         ConfigError, match="use case 'nothing_here' has no contract: write its 'usecase:' block"
     ):
         _loader(conf).usecase_contract()
+
+
+def test_a_loader_resolves_its_own_globals_after_another_loader_was_made(tmp_path):
+    # OmegaConf's `globals` resolver is process-wide; Kedro binds it to the loader made last.
+    confs = []
+    for suffix in (".csv", ".txt"):
+        conf = tmp_path / suffix.strip(".") / "conf"
+        shutil.copytree(PROJECT_ROOT / "conf", conf, ignore=shutil.ignore_patterns("credentials*"))
+        globals_file = conf / "base" / "globals.yml"
+        globals_file.write_text(
+            globals_file.read_text().replace("landing_file_suffix: .csv", f"landing_file_suffix: {suffix}")
+        )
+        confs.append(conf)
+    first, second = _loader(confs[0]), _loader(confs[1])
+    assert first["parameters"]["landing_file_suffix"] == ".csv"
+    assert second["parameters"]["landing_file_suffix"] == ".txt"
+    assert first["catalog"]["landing_{feed}"]["filename_suffix"] == ".csv"
+
+
+def test_the_pipelines_are_built_from_the_last_session_config_even_once_its_folder_is_gone(tmp_path):
+    from lakehouse_mlops import pipeline_registry
+
+    conf = tmp_path / "conf"
+    shutil.copytree(PROJECT_ROOT / "conf", conf, ignore=shutil.ignore_patterns("credentials*"))
+    pipeline_registry.use_session_config(_loader(conf))
+    shutil.rmtree(conf)
+    _loader(PROJECT_ROOT / "conf")  # another loader made since: a command, another session
+    assert "validate_flights_into_silver" in {
+        n.name for n in pipeline_registry.register_pipelines()["ingestion"].nodes
+    }

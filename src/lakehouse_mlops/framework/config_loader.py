@@ -33,6 +33,10 @@ class UseCaseConfigLoader(OmegaConfigLoader):
                 self.config_patterns[key] = [*patterns, f"{folder}/{key}*", f"{folder}/{key}*/**"]
 
     def __getitem__(self, key: str) -> dict[str, Any]:
+        # OmegaConf's resolvers are process-wide and Kedro registers `globals` once, bound to the
+        # loader made last: another loader made since (a command, a test) would resolve this one's
+        # ${globals:…} from its own globals. Bind it to this loader for every read.
+        self._register_globals_resolver()
         if key == "catalog" and "usecase" not in self._globals:
             self._expose_contract()
         return super().__getitem__(key)
