@@ -135,7 +135,7 @@ def project_parameters() -> dict:
     """The project's parameters as a run sees them (the selected use case's contract included)."""
     from kedro.framework.startup import bootstrap_project
 
-    from lakehouse_mlops.ops.kedro_project import config_loader
+    from lakehouse_mlops.platform.kedro_project import config_loader
 
     bootstrap_project(ROOT)
     return config_loader(ROOT)["parameters"]

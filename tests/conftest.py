@@ -93,7 +93,7 @@ def project_parameters() -> dict:
     """The project's parameters as a run sees them (base + local, the selected use case's folder)."""
     from kedro.framework.startup import bootstrap_project
 
-    from lakehouse_mlops.ops.kedro_project import config_loader
+    from lakehouse_mlops.platform.kedro_project import config_loader
 
     bootstrap_project(PROJECT_ROOT)
     return config_loader(PROJECT_ROOT)["parameters"]

@@ -33,7 +33,7 @@ def _pipeline_parameters(loader) -> dict:
 def _parameters() -> dict:
     if _session_parameters is not None:
         return _session_parameters
-    from lakehouse_mlops.ops.kedro_project import config_loader
+    from lakehouse_mlops.platform.kedro_project import config_loader
 
     return _pipeline_parameters(config_loader(Path.cwd()))
 

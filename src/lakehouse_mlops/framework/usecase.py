@@ -158,6 +158,17 @@ def parse_usecase(raw: dict[str, Any]) -> UseCase:
     return parse_config(UseCase, raw, SOURCE)
 
 
+def usecase_source(spec: UseCase):
+    """The use case's source: ``land(batch_id, landing_root, suffix) -> list[Path]`` in its package,
+    or None when it has none (production: the source systems drop the files)."""
+    return getattr(usecase_module(spec), "land", None)
+
+
+def features_params(batch_id: str | None) -> dict:
+    """The runtime parameters of the use case's features pipeline: build only ``batch_id``."""
+    return {"features": {"batch_id": batch_id}}
+
+
 def usecase_module(spec: UseCase):
     """The use case's package: ``create_pipeline()`` (features + labels) and, optionally, ``land``."""
     try:

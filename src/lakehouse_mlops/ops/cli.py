@@ -11,10 +11,10 @@ from kedro.framework.session import KedroSession
 
 from lakehouse_mlops.framework.batches import BatchIdError, batch_range
 from lakehouse_mlops.framework.errors import LakehouseError
-from lakehouse_mlops.framework.usecase import UseCase, parse_usecase
+from lakehouse_mlops.framework.usecase import UseCase, parse_usecase, usecase_source
 from lakehouse_mlops.ops import operations
-from lakehouse_mlops.ops.kedro_project import bootstrap, config_loader
 from lakehouse_mlops.ops.tables import describe_tables
+from lakehouse_mlops.platform.kedro_project import bootstrap, config_loader
 
 ENV_OPTION = click.option("--env", "-e", default=None, help="Kedro configuration environment.")
 CONF_SOURCE_OPTION = click.option(
@@ -119,10 +119,8 @@ def cli() -> None:
 def land(first_batch: str, last_batch: str | None, env: str | None, conf_source: str | None) -> None:
     """Land batch FIRST_BATCH (e.g. 2013-05 for monthly batches), or FIRST_BATCH..--to, into the
     landing zone with the use case's source."""
-    from lakehouse_mlops.ops.loop import usecase_lander
-
     usecase = _usecase(env, conf_source)
-    lander = usecase_lander(usecase)
+    lander = usecase_source(usecase)
     if lander is None:
         raise click.ClickException(
             f"use case '{usecase.name}' has no source ({usecase.package} defines no land()): "
@@ -173,8 +171,9 @@ def promote(version: str, force: bool, reason: str, env: str | None, conf_source
             context.catalog.save("ml_decisions", rows)
             click.echo(f"champion {move['previous'] or '-'} -> {version} (forced: {reason})")
         return
-    params = {"promotion": {"candidate_version": version}}
-    with _context(env, params, conf_source) as (session, _):
+    from lakehouse_mlops.pipelines import promotion  # Spark only when needed
+
+    with _context(env, promotion.run_params(version, None), conf_source) as (session, _):
         session.run(pipeline_names=["promotion"])
 
 

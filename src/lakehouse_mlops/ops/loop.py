@@ -22,10 +22,10 @@ from kedro.framework.session import KedroSession
 from kedro.runner import SequentialRunner, ThreadRunner
 from omegaconf import OmegaConf
 
-from lakehouse_mlops.framework.usecase import UseCase, parse_usecase, usecase_module
-from lakehouse_mlops.ops.kedro_project import bootstrap, config_loader
+from lakehouse_mlops.framework.usecase import features_params, parse_usecase, usecase_source
 from lakehouse_mlops.ops.tables import delta_datasets
 from lakehouse_mlops.pipelines import inference, monitoring, promotion, training
+from lakehouse_mlops.platform.kedro_project import bootstrap, config_loader
 from lakehouse_mlops.platform.lakehouse_lock import lakehouse_lock
 from lakehouse_mlops.platform.tracking import check_tracking_server, end_leftover_runs
 
@@ -96,12 +96,6 @@ def quiet(enabled: bool) -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
-
-
-def usecase_lander(usecase: UseCase) -> Lander | None:
-    """The use case's source (``land`` in its package), or None when it has none (production: the
-    source systems drop the files)."""
-    return getattr(usecase_module(usecase), "land", None)
 
 
 def dotlist_params(items: list[str]) -> dict:
@@ -195,7 +189,7 @@ class Loop:
                 steps = [
                     ("land", lambda: self._land_all([batch_id], context)),
                     ("ingestion", lambda: self.run("ingestion")),
-                    ("features", lambda: self.run("features", {"features": {"batch_id": batch_id}})),
+                    ("features", lambda: self.run("features", features_params(batch_id))),
                     ("inference", lambda: self._infer(batch_id, catalog, usecase, result)),
                     ("monitoring", lambda: self._monitor(batch_id, catalog, result)),
                     ("training", lambda: self._train(batch_id, name, result)),
@@ -238,7 +232,7 @@ class Loop:
         root = Path(self._path(conf["landing_root"]))
         lander = self.lander
         if lander == USECASE_SOURCE:
-            lander = usecase_lander(parse_usecase(context.params["usecase"]))
+            lander = usecase_source(parse_usecase(context.params["usecase"]))
         if lander is None:
             return f"skipped: no source to land from, the files already in {root} are ingested as they are"
         files = [f for batch in batches for f in lander(batch, root, conf["landing_file_suffix"])]
@@ -246,14 +240,13 @@ class Loop:
 
     def _infer(self, batch_id: str, catalog, usecase: dict, result: CycleResult) -> str:
         pinned, _ = inference.scored_batch(catalog.load("ml_predictions"), usecase, batch_id)
-        self.run("inference", {"inference": {"batch_id": batch_id, "model_version": pinned}})
+        self.run("inference", inference.run_params(batch_id, pinned))
         result.scored_by, rows = inference.scored_batch(catalog.load("ml_predictions"), usecase, batch_id)
         result.deployed = result.scored_by
         return f"version {result.scored_by}: {rows} rows scored"
 
     def _monitor(self, batch_id: str, catalog, result: CycleResult) -> str:
-        params = {"monitoring": {"batch_id": batch_id, "model_version": result.scored_by}}
-        self.run("monitoring", params)
+        self.run("monitoring", monitoring.run_params(batch_id, result.scored_by))
         latest = monitoring.recorded_decision(catalog.load("ml_decision_history"), batch_id, result.scored_by)
         result.decision = latest["decision"]
         return f"decision {latest['decision']}: {' | '.join(latest['reasons'])}"
@@ -265,7 +258,7 @@ class Loop:
         if existing is not None:
             result.retrained_version = existing
             return f"skipped: version {existing} was already trained for {batch_id}"
-        self.run("training", {"training": {"trigger_batch": batch_id}})
+        self.run("training", training.run_params(batch_id))
         result.retrained_version = training.version_for_batch(name, batch_id)
         return f"registered version {result.retrained_version} as challenger"
 
@@ -275,7 +268,7 @@ class Loop:
             return "skipped: nothing retrained"
         decisions = catalog.load("ml_decision_history")
         if not promotion.complete_recorded_promotion(decisions, name, version, batch_id):
-            self.run("promotion", {"promotion": {"candidate_version": version, "batch_id": batch_id}})
+            self.run("promotion", promotion.run_params(version, batch_id))
         decision, reasons = promotion.gate_outcome(name, version)
         result.promoted = decision == promotion.PROMOTE
         return f"version {version}: {decision} ({reasons})"
@@ -286,7 +279,7 @@ class Loop:
         if not result.promoted:
             return "skipped: the champion did not change"
         version = result.retrained_version
-        self.run("inference", {"inference": {"batch_id": batch_id, "model_version": version}})
+        self.run("inference", inference.run_params(batch_id, version))
         result.deployed = version
         return f"version {version}: the batch's scores now come from the new champion"
 

@@ -45,6 +45,7 @@ from sqlalchemy.exc import ArgumentError
 from lakehouse_mlops.framework.config import StrictModel, parse_config
 from lakehouse_mlops.framework.errors import LakehouseError
 from lakehouse_mlops.framework.model_registry import CHAMPION
+from lakehouse_mlops.platform.kedro_project import config_loader
 
 # named, not __name__: run with -m this module is __main__, which the logging config does not know
 logger = logging.getLogger("lakehouse_mlops.platform.team_server")
@@ -128,16 +129,6 @@ class ServerOptions:
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
-
-
-def config_loader(project: Path, env: str):
-    """The project's own config loader for ``env``, with kedro-mlflow's ``mlflow`` pattern."""
-    # settings imports the project hooks and so pyspark: only when the conf is read
-    from lakehouse_mlops.settings import CONFIG_LOADER_ARGS, CONFIG_LOADER_CLASS
-
-    loader = CONFIG_LOADER_CLASS(conf_source=str(project / "conf"), env=env, **CONFIG_LOADER_ARGS)
-    loader.config_patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
-    return loader
 
 
 def team_names(project: Path, env: str = DEFAULT_ENV) -> TeamNames:

@@ -6,7 +6,7 @@ Re-scoring a batch with the same model changes nothing (MERGE on entity key and 
 updated only when the score or the features changed); a new champion adds its own rows.
 """
 
-from lakehouse_mlops.pipelines.inference.nodes import scored_batch
+from lakehouse_mlops.pipelines.inference.nodes import run_params, scored_batch
 from lakehouse_mlops.pipelines.inference.pipeline import create_pipeline
 
-__all__ = ["create_pipeline", "scored_batch"]
+__all__ = ["create_pipeline", "run_params", "scored_batch"]

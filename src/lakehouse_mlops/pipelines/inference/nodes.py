@@ -72,3 +72,8 @@ def scored_batch(predictions: DataFrame | None, usecase: dict, batch_id: str) ->
     if version is None:
         return None, 0
     return version, scores_of(predictions, batch, batch_id, version).count()
+
+
+def run_params(batch_id: str, model_version: str | None) -> dict:
+    """The runtime parameters that make this pipeline score ``batch_id`` with ``model_version``."""
+    return {"inference": {"batch_id": batch_id, "model_version": model_version}}

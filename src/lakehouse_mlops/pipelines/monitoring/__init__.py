@@ -21,8 +21,8 @@ Everything is appended to ``monitoring_metrics`` (Delta), rendered as a self-con
 ``decisions``.
 """
 
-from lakehouse_mlops.pipelines.monitoring.decision import recorded_decision
+from lakehouse_mlops.pipelines.monitoring.decision import recorded_decision, run_params
 from lakehouse_mlops.pipelines.monitoring.pipeline import create_pipeline
 from lakehouse_mlops.pipelines.monitoring.policy import RETRAIN
 
-__all__ = ["RETRAIN", "create_pipeline", "recorded_decision"]
+__all__ = ["RETRAIN", "create_pipeline", "recorded_decision", "run_params"]

@@ -214,3 +214,8 @@ def decision_record(decision: dict, decision_history: DataFrame | None) -> DataF
             logger.info("batch %s: decision already recorded", decision["batch_id"])
             return rows.limit(0)
     return rows
+
+
+def run_params(batch_id: str, model_version: str | None) -> dict:
+    """The runtime parameters that make this pipeline monitor ``batch_id`` on ``model_version``."""
+    return {"monitoring": {"batch_id": batch_id, "model_version": model_version}}

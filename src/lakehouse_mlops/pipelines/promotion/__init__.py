@@ -6,7 +6,7 @@ Every decision lands in the ``decisions`` table and on the model version.
 """
 
 from lakehouse_mlops.pipelines.promotion.gate import PROMOTE
-from lakehouse_mlops.pipelines.promotion.nodes import complete_recorded_promotion, gate_outcome
+from lakehouse_mlops.pipelines.promotion.nodes import complete_recorded_promotion, gate_outcome, run_params
 from lakehouse_mlops.pipelines.promotion.pipeline import create_pipeline
 
-__all__ = ["PROMOTE", "complete_recorded_promotion", "create_pipeline", "gate_outcome"]
+__all__ = ["PROMOTE", "complete_recorded_promotion", "create_pipeline", "gate_outcome", "run_params"]

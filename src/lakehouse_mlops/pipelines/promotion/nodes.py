@@ -168,3 +168,8 @@ def gate_outcome(name: str, version: str) -> tuple[str | None, str]:
     """The gate's applied decision on ``version`` and its reasons (from the version's tags)."""
     tags = registry.version_tags(name, version)
     return tags.get("gate.decision"), tags.get("gate.reasons", "")
+
+
+def run_params(candidate_version: str, batch_id: str | None) -> dict:
+    """The runtime parameters that make the gate judge ``candidate_version`` for ``batch_id``."""
+    return {"promotion": {"candidate_version": candidate_version, "batch_id": batch_id}}

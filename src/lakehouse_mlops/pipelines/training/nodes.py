@@ -127,3 +127,8 @@ def version_for_batch(name: str, batch_id: str) -> str | None:
     """The version retrained for ``batch_id`` (tagged ``trigger_batch``), if any: the loop's outcome of
     this stage, so that a retrain asked for by a batch happens once."""
     return registry.version_for_tag(name, "trigger_batch", batch_id)
+
+
+def run_params(trigger_batch: str) -> dict:
+    """The runtime parameters of a retrain asked for by ``trigger_batch`` (tagged on the version)."""
+    return {"training": {"trigger_batch": trigger_batch}}
