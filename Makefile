@@ -10,18 +10,28 @@ export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 export PYSPARK_PYTHON := $(CURDIR)/$(BIN)/python
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(BIN)/python
 export SPARK_LOCAL_IP := 127.0.0.1
-HISTORY_FROM ?= 2013-01
-HISTORY_TO ?= 2013-04
-FIRST_CYCLE ?= 2013-05
-REPLAY_FROM ?= 2013-05
-REPLAY_TO ?= 2013-12
+# The use case (a folder of conf/base/usecases/): `make run USECASE=car_loans`. Every use case but the
+# default one (flights, in data/) keeps its lakehouse in data/<name>/ unless LAKEHOUSE_ROOT says.
+USECASE ?= flights
+export LAKEHOUSE_USECASE := $(USECASE)
+ifneq ($(USECASE),flights)
+export LAKEHOUSE_ROOT ?= data/$(USECASE)
+endif
+# Batches: empty means the use case's usecase.demo (history, first_cycle, replay) in its conf.
+HISTORY_FROM ?=
+HISTORY_TO ?=
+FIRST_CYCLE ?=
+REPLAY_FROM ?=
+REPLAY_TO ?=
+REPORTS := $(or $(LAKEHOUSE_ROOT),data)/08_reporting
 
-.PHONY: setup java jars browser viz viz-build run history replay ingest tables test lint unit integration bench clean-data help mlflow-ui \
+.PHONY: setup usecase-data java jars browser viz viz-build run history replay ingest tables test lint unit integration bench clean-data help mlflow-ui \
 	package cluster-up cluster-run cluster-down cluster-status deploy mlflow-server postgres
 
 help:
 	@echo "make run    - set up everything and run the main job (history, first champion, one cycle of the loop)"
-	@echo "make replay - the policy backtest: cycles $(REPLAY_FROM)..$(REPLAY_TO) and the timeline"
+	@echo "make replay - the policy backtest: the use case's replay batches (usecase.demo.replay) and the timeline"
+	@echo "              (any target: USECASE=car_loans for the second shipped use case)"
 	@echo "make test   - set up everything and run lint + the test suite"
 	@echo "make bench  - benchmarks (printed tables)"
 	@echo "make package - wheel + conf tarball + spark-submit entry point in dist/"
@@ -30,7 +40,11 @@ help:
 	@echo "make deploy ENV=staging|prod - ship dist/ (make package or a release's assets) to that environment"
 
 # Idempotent: a stamp records the lock file it installed; re-running is a no-op until it changes.
-setup: $(STAMP) jars
+setup: $(STAMP) jars usecase-data
+
+# Use-case data sets fetched at set-up (cached, SHA-256 checked): car_loans' from the nannyml wheel.
+usecase-data: $(STAMP)
+	@$(BIN)/python -m lakehouse_mlops.usecases.car_loans
 
 $(STAMP): requirements.lock pyproject.toml | java
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,9 +64,9 @@ run: history
 	$(BIN)/kedro cycle $(FIRST_CYCLE)
 	$(BIN)/kedro tables
 	$(BIN)/kedro status
-	@echo "Monitoring report: data/08_reporting/monitoring/latest_report.html (per batch: .../batches/)"
-	@echo "Training plots: data/08_reporting/training/; MLflow UI: make mlflow-ui (http://127.0.0.1:5000)"
-	@echo "Replay timeline: make replay, then data/08_reporting/replay/timeline.html"
+	@echo "Monitoring report: $(REPORTS)/monitoring/latest_report.html (per batch: .../batches/)"
+	@echo "Training plots: $(REPORTS)/training/; MLflow UI: make mlflow-ui (http://127.0.0.1:5000)"
+	@echo "Replay timeline: make replay, then $(REPORTS)/replay/timeline.html"
 
 # The initial history and the first champion: land, ingestion, features, training, gate (one Spark app).
 history: setup
@@ -62,7 +76,7 @@ history: setup
 replay: setup
 	@$(BIN)/kedro status 2>/dev/null | grep -q '^champion .* version [0-9]' || $(MAKE) --no-print-directory history
 	$(BIN)/kedro replay $(REPLAY_FROM) $(REPLAY_TO)
-	@echo "Replay timeline: data/08_reporting/replay/timeline.{csv,png,html}"
+	@echo "Replay timeline: $(REPORTS)/replay/timeline.{csv,png,html}"
 
 # kedro-viz without the project hooks (no Spark needed to draw the graph).
 viz: setup

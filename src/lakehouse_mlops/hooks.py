@@ -7,6 +7,7 @@ import os
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 
+from lakehouse_mlops.framework.lakehouse_owner import claim_lakehouse
 from lakehouse_mlops.framework.lineage import record_lineage
 from lakehouse_mlops.pipeline_registry import use_session_config
 from lakehouse_mlops.platform.spark_session import build_spark_session
@@ -19,6 +20,8 @@ class UseCaseHooks:
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         use_session_config(context.config_loader)
+        conf = context.config_loader["globals"]
+        claim_lakehouse(str(conf["lakehouse_root"]), conf["usecase_name"], context.project_path)
 
 
 class SparkHooks:

@@ -19,3 +19,7 @@ class LandingFileError(LakehouseError):
 
 class NothingLostError(LakehouseError):
     """The ingestion invariant (landed = silver + quarantined + duplicates) does not hold."""
+
+
+class TrainingDataError(LakehouseError):
+    """The labelled examples cannot train a model (e.g. a feature without a single value)."""

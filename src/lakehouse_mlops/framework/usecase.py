@@ -8,6 +8,7 @@ column or table themselves.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from typing import Any, Literal
@@ -104,6 +105,15 @@ class MonitoringSpec(StrictModel):
     exclude: list[str] = []
 
 
+class DemoSpec(StrictModel):
+    """The batches the project's own commands run when none are given (`make run`, `make replay`):
+    ``kedro history`` (first, last), ``kedro cycle`` (first_cycle), ``kedro replay`` (first, last)."""
+
+    history: tuple[str, str]
+    first_cycle: str
+    replay: tuple[str, str]
+
+
 class UseCase(StrictModel):
     name: str
     package: str
@@ -115,6 +125,7 @@ class UseCase(StrictModel):
     model: ModelSpec
     gate: GateSpec = GateSpec()
     monitoring: MonitoringSpec = MonitoringSpec()
+    demo: DemoSpec | None = None
     description: str = ""
 
     @model_validator(mode="after")
@@ -159,9 +170,11 @@ def parse_usecase(raw: dict[str, Any]) -> UseCase:
 
 
 def usecase_source(spec: UseCase):
-    """The use case's source: ``land(batch_id, landing_root, suffix) -> list[Path]`` in its package,
-    or None when it has none (production: the source systems drop the files)."""
-    return getattr(usecase_module(spec), "land", None)
+    """The use case's source, ``land(batch_id, landing_root, suffix, usecase) -> list[Path]`` in its
+    package, bound to the contract (e.g. its label delay): ``(batch_id, landing_root, suffix) -> files``.
+    None when it has none (production: the source systems drop the files)."""
+    land = getattr(usecase_module(spec), "land", None)
+    return None if land is None else functools.partial(land, usecase=spec)
 
 
 def features_params(batch_id: str | None) -> dict:

@@ -90,10 +90,20 @@ def loop_options(command):
     return command
 
 
-def _loop_over(first: str, last: str | None, options: dict) -> tuple[list[str], object]:
-    """The batches FIRST..LAST of the use case's cadence, and the loop the options describe."""
+def _loop_over(first: str | None, last: str | None, options: dict, demo: str) -> tuple[list[str], object]:
+    """The batches FIRST..LAST of the use case's cadence (when not given: the use case's
+    ``usecase.demo.<demo>``), and the loop the options describe."""
     env, conf_source = options["env"], options["conf_source"]
-    batches = _batches(first, last, _usecase(env, conf_source))
+    usecase = _usecase(env, conf_source)
+    if first is None:
+        if usecase.demo is None:
+            raise click.UsageError(
+                f"name the batches: use case '{usecase.name}' declares no usecase.demo.{demo} in its "
+                "parameters_usecase.yml"
+            )
+        span = getattr(usecase.demo, demo)
+        first, last = (span, None) if isinstance(span, str) else span
+    batches = _batches(first, last, usecase)
     loop = _loop(env, conf_source, options["params"], options["verbose"], land=not options["no_land"])
     return batches, loop
 
@@ -210,14 +220,14 @@ def reproduce(version: str, env: str | None, conf_source: str | None) -> None:
 
 
 @cli.command()
-@click.argument("batch_id")
+@click.argument("batch_id", required=False)
 @loop_options
-def cycle(batch_id: str, **options) -> None:
-    """Process batch BATCH_ID (e.g. 2013-05 for monthly batches) end to end: land → ingestion →
-    features → inference → monitoring → (if the decision is retrain) training → promotion. One line
-    per stage; exit code 0 when the cycle completed, 1 when a stage failed. Re-running a cycle
-    changes nothing."""
-    _, loop = _loop_over(batch_id, None, options)
+def cycle(batch_id: str | None, **options) -> None:
+    """Process batch BATCH_ID (e.g. 2024-03 for monthly batches; default: the use case's
+    usecase.demo.first_cycle) end to end: land → ingestion → features → inference → monitoring →
+    (if the decision is retrain) training → promotion. One line per stage; exit code 0 when the
+    cycle completed, 1 when a stage failed. Re-running a cycle changes nothing."""
+    (batch_id,), loop = _loop_over(batch_id, None, options, "first_cycle")
     try:
         result = loop.cycle(batch_id, echo=click.echo)
     except LakehouseError as exc:  # another writer, tracking server down: nothing was done
@@ -227,13 +237,14 @@ def cycle(batch_id: str, **options) -> None:
 
 
 @cli.command()
-@click.argument("first_batch")
-@click.argument("last_batch")
+@click.argument("first_batch", required=False)
+@click.argument("last_batch", required=False)
 @loop_options
-def history(first_batch: str, last_batch: str, **options) -> None:
-    """Land FIRST_BATCH..LAST_BATCH and build the first champion in one Spark application:
-    ingestion → features → training → promotion. One line per stage; exit code 1 on a failure."""
-    batches, loop = _loop_over(first_batch, last_batch, options)
+def history(first_batch: str | None, last_batch: str | None, **options) -> None:
+    """Land FIRST_BATCH..LAST_BATCH (default: the use case's usecase.demo.history) and build the
+    first champion in one Spark application: ingestion → features → training → promotion. One line
+    per stage; exit code 1 on a failure."""
+    batches, loop = _loop_over(first_batch, last_batch, options, "history")
     try:
         stages = loop.history(batches, echo=click.echo)
     except LakehouseError as exc:
@@ -243,17 +254,18 @@ def history(first_batch: str, last_batch: str, **options) -> None:
 
 
 @cli.command()
-@click.argument("first_batch")
-@click.argument("last_batch")
+@click.argument("first_batch", required=False)
+@click.argument("last_batch", required=False)
 @loop_options
-def replay(first_batch: str, last_batch: str, **options) -> None:
-    """Run the cycles FIRST_BATCH..LAST_BATCH and write the policy backtest timeline (CSV, PNG, HTML):
-    per batch the AUC of the deployed model, a static model and a model refit every batch."""
+def replay(first_batch: str | None, last_batch: str | None, **options) -> None:
+    """Run the cycles FIRST_BATCH..LAST_BATCH (default: the use case's usecase.demo.replay) and write
+    the policy backtest timeline (CSV, PNG, HTML): per batch the AUC of the deployed model, a static
+    model and a model refit every batch."""
     from rich.progress import Progress
 
     from lakehouse_mlops.ops import replay as backtest
 
-    batches, loop = _loop_over(first_batch, last_batch, options)
+    batches, loop = _loop_over(first_batch, last_batch, options, "replay")
     with Progress(transient=False) as progress:
         task = progress.add_task("replay", total=len(batches))
 
@@ -269,7 +281,8 @@ def replay(first_batch: str, last_batch: str, **options) -> None:
     click.echo(frame.to_string(index=False))
     for key, value in summary.items():
         click.echo(f"{key:<32} {value:.4f}" if isinstance(value, float) else f"{key:<32} {value}")
-    click.echo("timeline: data/08_reporting/replay/timeline.{csv,png,html}")
+    conf = config_loader(_project_path(), options["env"], options["conf_source"])["globals"]
+    click.echo(f"timeline: {conf['reporting_root']}/replay/timeline.{{csv,png,html}}")
     if len(frame) < len(batches):
         raise SystemExit(1)
 

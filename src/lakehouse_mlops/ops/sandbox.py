@@ -20,12 +20,15 @@ LAYERS = {
 }
 
 
-def make_sandbox(project_root: Path, target: Path) -> Path:
-    """Copy ``project_root/conf`` to ``target/conf`` pointing the lakehouse and MLflow at ``target``."""
+def make_sandbox(project_root: Path, target: Path, usecase: str | None = None) -> Path:
+    """Copy ``project_root/conf`` to ``target/conf`` pointing the lakehouse and MLflow at ``target``;
+    ``usecase`` selects a use case other than the project's default."""
     conf = target / "conf"
     shutil.copytree(project_root / "conf", conf, ignore=shutil.ignore_patterns("credentials*"))
     lake = target / "data"
     roots = {"lakehouse_root": str(lake), **{k: str(lake / v) for k, v in LAYERS.items()}}
+    if usecase:
+        roots["usecase_name"] = usecase
     (conf / "local" / "globals.yml").write_text(yaml.safe_dump(roots))
     mlflow = yaml.safe_load((conf / "base" / "mlflow.yml").read_text())
     mlflow["server"]["mlflow_tracking_uri"] = f"sqlite:///{target / 'mlflow.db'}"

@@ -8,9 +8,10 @@ import pandas as pd
 from pyspark.sql import DataFrame
 
 from lakehouse_mlops.framework import model_registry as registry
+from lakehouse_mlops.framework.errors import TrainingDataError
 from lakehouse_mlops.framework.examples import TimeWindows, labelled_examples
 from lakehouse_mlops.framework.metrics import best_f1_threshold, classification_metrics
-from lakehouse_mlops.framework.usecase import parse_usecase
+from lakehouse_mlops.framework.usecase import UseCase, parse_usecase
 from lakehouse_mlops.pipelines.training import evaluation, explain, tuning
 from lakehouse_mlops.pipelines.training.config import parse_training
 from lakehouse_mlops.pipelines.training.model import build_model
@@ -32,10 +33,22 @@ def split_windows(
         examples[event_time], spec.test_days, spec.validation_days, spec.train_days
     )
     train, valid, test = windows.split(examples, event_time)
+    _check_every_feature_has_values(train, parse_usecase(usecase), windows)
     logger.info(
         "windows %s: train %d, validation %d, test %d rows", windows, len(train), len(valid), len(test)
     )
     return train, valid, test, windows.as_tags()
+
+
+def _check_every_feature_has_values(train: pd.DataFrame, usecase: UseCase, windows: TimeWindows) -> None:
+    empty = [c for c in usecase.features.all if train[c].isna().all()]
+    if empty:
+        raise TrainingDataError(
+            f"features {empty} have no value in any of the {len(train)} rows of the training window "
+            f"[{windows.train_start}, {windows.valid_start}) (e.g. a trailing rate before any label was "
+            "known): train on a longer history (more labelled batches), or fix these features in the "
+            "use case's features pipeline"
+        )
 
 
 def tune_hyperparameters(

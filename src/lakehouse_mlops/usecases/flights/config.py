@@ -34,9 +34,6 @@ class FeatureSpec(StrictModel):
     trailing: TrailingSpec
     descriptions: dict[str, str] = {}
 
-    def describe(self, column: str) -> str | None:
-        return self.descriptions.get(column)
-
 
 def parse_features(raw: dict[str, Any]) -> FeatureSpec:
     return parse_config(FeatureSpec, raw, SOURCE)

@@ -5,20 +5,11 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from lakehouse_mlops.framework.gold import FEATURE_HASH, feature_hash, label_known_at
+from lakehouse_mlops.framework.gold import gold_feature_rows, label_known_at, of_batch
 from lakehouse_mlops.framework.usecase import parse_usecase
 from lakehouse_mlops.usecases.flights.config import FeatureSpec, parse_features
 
 LATE, ON_TIME, CANCELLED, DIVERTED = "late", "on_time", "cancelled", "diverted"
-
-
-def of_batch(frame: DataFrame, batch_id: str | None) -> DataFrame:
-    """Rows that landed with ``batch_id`` (all rows when it is None).
-
-    With outcomes landing one month late, a batch's flights need only the labels that land with that
-    same batch; earlier flights' features cannot change, so a cycle builds only its own batch.
-    """
-    return frame if batch_id is None else frame.filter(F.col("_batch_id") == batch_id)
 
 
 def build_labels(outcomes: DataFrame, flights: DataFrame, features: dict, usecase: dict) -> DataFrame:
@@ -75,11 +66,7 @@ def build_flight_features(
     base = _with_plane(base, planes)
     base = _with_weather(base, weather, spec)
     base = _with_trailing_rates(base, labels, spec, delay)
-    described = [
-        F.col(c).alias(c, metadata={"comment": spec.describe(c)}) if spec.describe(c) else F.col(c)
-        for c in base.columns
-    ]
-    return base.select(*described).withColumn(FEATURE_HASH, feature_hash(base.columns))
+    return gold_feature_rows(base, spec.descriptions)
 
 
 def _schedule_features(flights: DataFrame, spec: FeatureSpec) -> DataFrame:

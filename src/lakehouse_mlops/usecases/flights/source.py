@@ -8,12 +8,14 @@ name and renamed, so ingestion never sees half a file.
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
 import pandas as pd
+
+from lakehouse_mlops.framework.landing import landing_path, write_landing_file
+from lakehouse_mlops.framework.usecase import UseCase
 
 FLIGHT_SCHEDULE = [
     "year",
@@ -76,8 +78,8 @@ def _table(name: str) -> pd.DataFrame:
     return frame
 
 
-def previous_month(month: str) -> str:
-    period = pd.Period(month, freq="M") - 1
+def previous_month(month: str, months_back: int = 1) -> str:
+    period = pd.Period(month, freq="M") - months_back
     return str(period)
 
 
@@ -91,34 +93,27 @@ def _of_month(frame: pd.DataFrame, month: str) -> pd.DataFrame:
     return frame[(frame["year"] == period.year) & (frame["month"] == period.month)]
 
 
-def feeds_for_month(month: str) -> dict[str, pd.DataFrame]:
-    """What the source systems send for batch ``month``."""
+def feeds_for_month(month: str, outcome_delay: int = 1) -> dict[str, pd.DataFrame]:
+    """What the source systems send for batch ``month`` (outcomes of ``outcome_delay`` months before)."""
     pd.Period(month, freq="M")  # rejects anything that is not YYYY-MM
     feeds = {
         "flights": _of_month(_table("flights"), month)[FLIGHT_SCHEDULE],
         "weather": _of_month(_table("weather"), month),
     }
-    if month > FIRST_MONTH:
-        feeds["outcomes"] = _of_month(_table("flights"), previous_month(month))[FLIGHT_OUTCOME]
+    if previous_month(month, outcome_delay) >= FIRST_MONTH:
+        feeds["outcomes"] = _of_month(_table("flights"), previous_month(month, outcome_delay))[FLIGHT_OUTCOME]
     if month == FIRST_MONTH:
         feeds.update({name: _table(name) for name in REFERENCE_FEEDS})
     return feeds
 
 
-def write_landing_file(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a CSV atomically (temporary name, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    frame.to_csv(partial, index=False, na_rep="", lineterminator="\n")
-    os.replace(partial, path)
-    return path
-
-
-def land_month(month: str, landing_root: Path, suffix: str = ".csv") -> list[Path]:
-    """Write every feed of batch ``month`` to ``<landing_root>/<feed>/<month>/<feed>_<month><suffix>``."""
+def land_month(month: str, landing_root: Path, suffix: str = ".csv", usecase: UseCase | None = None):
+    """Write every feed of batch ``month`` to ``<landing_root>/<feed>/<month>/<feed>_<month><suffix>``;
+    outcomes land ``usecase.label.known_after_batches`` months after their flights (default 1)."""
+    delay = usecase.label.known_after_batches if usecase else 1
     return [
-        write_landing_file(frame, landing_root / feed / month / f"{feed}_{month}{suffix}")
-        for feed, frame in feeds_for_month(month).items()
+        write_landing_file(frame, landing_path(landing_root, feed, month, suffix))
+        for feed, frame in feeds_for_month(month, delay).items()
     ]
 
 
