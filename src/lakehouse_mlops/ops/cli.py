@@ -287,6 +287,62 @@ def replay(first_batch: str | None, last_batch: str | None, **options) -> None:
         raise SystemExit(1)
 
 
+# -- usecase: scaffold and check a use case (docs/tutorial_new_dataset.md) -------------------------
+@cli.group()
+def usecase() -> None:
+    """Create a new use case's skeleton, or check a use case's conf and pipeline."""
+
+
+@usecase.command("new")
+@click.argument("name")
+def usecase_new(name: str) -> None:
+    """Write the skeleton of use case NAME: conf/base/usecases/NAME/ (the contract with every key
+    commented, feed rules, feature settings, tables), src/lakehouse_mlops/usecases/NAME/ (functions
+    that say what to write) and tests/usecases/NAME/ (a point-in-time test to write)."""
+    from lakehouse_mlops.ops.scaffold import new_usecase
+
+    project = _project_path()
+    try:
+        written = new_usecase(name, project)
+    except LakehouseError as exc:
+        _fail(exc)
+    for path in written:
+        click.echo(f"wrote {path.relative_to(project)}")
+    click.echo(f"next: fill in the contract and feeds, then `kedro usecase check {name}`; run it with "
+               f"LAKEHOUSE_USECASE={name} (or make run USECASE={name})")
+
+
+@usecase.command("check")
+@click.argument("name")
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def usecase_check(name: str, env: str | None, conf_source: str | None) -> None:
+    """Check use case NAME without running it: its contract and feed rules parse, every feed has a
+    silver table, its features pipeline builds, reads only declared datasets and writes both gold
+    tables. Exit code 1 with every problem named."""
+    import os
+
+    from lakehouse_mlops.ops.scaffold import check_usecase
+
+    os.environ["LAKEHOUSE_USECASE"] = name
+    loader = config_loader(_project_path(), env, conf_source)
+    if loader.usecase_name != name:
+        raise click.ClickException(
+            f"the conf selects use case '{loader.usecase_name}' whatever LAKEHOUSE_USECASE says "
+            "(usecase_name is fixed in a globals.yml): check it there"
+        )
+    try:
+        result = check_usecase(loader)
+    except LakehouseError as exc:
+        _fail(exc)
+    click.echo(f"use case {result.usecase}: feeds {', '.join(result.feeds)}; nodes {', '.join(result.nodes)}")
+    for problem in result.problems:
+        click.echo(f"problem: {problem}")
+    if result.problems:
+        raise SystemExit(1)
+    click.echo("ok")
+
+
 # -- copy-model: the exceptional copy of a version between registries (docs/deployment.md) --------
 def _credentials_entries(env: str | None, conf_source: str | None, *names: str | None) -> list[dict | None]:
     """The Kedro credentials entries ``names`` of ``env`` (None stays None): server logins as the
