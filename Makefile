@@ -74,7 +74,7 @@ history: setup
 
 # Needs a champion: builds the history first when there is none.
 replay: setup
-	@$(BIN)/kedro status 2>/dev/null | grep -q '^champion .* version [0-9]' || $(MAKE) --no-print-directory history
+	@$(BIN)/kedro status 2>/dev/null | grep -q '^champion .* version [0-9]' || $(BIN)/kedro history $(HISTORY_FROM) $(HISTORY_TO)
 	$(BIN)/kedro replay $(REPLAY_FROM) $(REPLAY_TO)
 	@echo "Replay timeline: $(REPORTS)/replay/timeline.{csv,png,html}"
 

@@ -25,14 +25,19 @@ def run(project: Path, *command: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A copy of the project's code, conf and tests, with use case 'sensors' scaffolded into it."""
-    target = tmp_path_factory.mktemp("scaffold")
+def copy_project(target: Path) -> Path:
+    """The project's code, conf and tests in ``target`` (commands run there import its ``src``)."""
     ignore = shutil.ignore_patterns("__pycache__", "credentials*.yml", "*.egg-info")
     for folder in ("src", "conf", "tests"):
         shutil.copytree(PROJECT_ROOT / folder, target / folder, ignore=ignore)
     shutil.copy(PROJECT_ROOT / "pyproject.toml", target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A copy of the project with use case 'sensors' scaffolded into it."""
+    target = copy_project(tmp_path_factory.mktemp("scaffold"))
     done = run(target, str(BIN / "kedro"), "usecase", "new", NAME)
     assert done.returncode == 0, done.stderr
     return target

@@ -37,6 +37,7 @@ def test_repayments_land_with_the_batch_the_contract_says(tmp_path):
 
 
 def test_landing_is_deterministic(tmp_path):
-    first = source.land("2019-02", tmp_path / "a")
-    second = source.land("2019-02", tmp_path / "b")
+    usecase = parse_usecase(conf("usecase"))
+    first = source.land("2019-02", tmp_path / "a", ".csv", usecase)
+    second = source.land("2019-02", tmp_path / "b", ".csv", usecase)
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]

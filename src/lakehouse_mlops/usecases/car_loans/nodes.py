@@ -5,14 +5,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lakehouse_mlops.framework import gold
 from lakehouse_mlops.framework.config import StrictModel, parse_config
-from lakehouse_mlops.framework.gold import (
-    LABEL_BATCH,
-    LABEL_KNOWN_AT,
-    gold_feature_rows,
-    label_known_at,
-    of_batch,
-)
 from lakehouse_mlops.framework.usecase import parse_usecase
 
 
@@ -31,12 +25,13 @@ def parse_features(raw: dict) -> FeatureSpec:
 def build_labels(repayments: DataFrame, loans: DataFrame, features: dict, usecase: dict) -> DataFrame:
     """``repaid`` per loan, with when it became known and the salary band the trailing rate groups by."""
     contract = parse_usecase(usecase)
-    known_at = label_known_at(F.col("applied_at"), contract.batch.cadence, contract.label.known_after_batches)
-    return of_batch(repayments, parse_features(features).batch_id).join(
+    delay = contract.label.known_after_batches
+    known_at = gold.label_known_at(F.col("applied_at"), contract.batch.cadence, delay)
+    return gold.of_batch(repayments, parse_features(features).batch_id).join(
         loans.select("loan_id", "applied_at", "salary_range"), "loan_id"
     ).select(
         "loan_id", "applied_at", "salary_range", (F.col("repaid") == 1).alias("repaid"),
-        known_at.alias(LABEL_KNOWN_AT), F.col("_batch_id").alias(LABEL_BATCH),
+        known_at.alias(gold.LABEL_KNOWN_AT), F.col("_batch_id").alias(gold.LABEL_BATCH),
     )  # fmt: skip
 
 
@@ -47,7 +42,7 @@ def build_loan_features(loans: DataFrame, labels: DataFrame, features: dict) -> 
     salary = midpoints[F.col("salary_range")]
     downpayment = F.regexp_extract("size_of_downpayment", r"^(\d+)%$", 1).cast("double") / 100
     amount = F.col("car_value") * (1 - downpayment)
-    base = of_batch(loans, spec.batch_id).select(
+    base = gold.of_batch(loans, spec.batch_id).select(
         "loan_id", "applied_at", F.col("_batch_id").alias("batch_id"), "car_value", "salary_range",
         "debt_to_income_ratio", "loan_length", "size_of_downpayment", "driver_tenure", "incumbent_score",
         (F.col("repaid_loan_on_prev_car") == "True").cast("int").alias("repaid_loan_on_prev_car"),
@@ -55,15 +50,14 @@ def build_loan_features(loans: DataFrame, labels: DataFrame, features: dict) -> 
         (amount / F.col("loan_length")).alias("monthly_payment"),
         (amount / F.col("loan_length") * 12 / salary).alias("payment_to_salary"),
     )  # fmt: skip
-    return gold_feature_rows(with_band_repayment_rate(base, labels, spec), spec.descriptions)
+    return gold.gold_feature_rows(with_band_repayment_rate(base, labels, spec), spec.descriptions)
 
 
 def with_band_repayment_rate(base: DataFrame, labels: DataFrame, spec: FeatureSpec) -> DataFrame:
-    """``salary_band_repaid_rate``: the smoothed repayment rate of the loan's salary band over the labels
-    that became known in the ``trailing_batches`` months up to the start of the loan's batch (its cutoff):
-    ``(repaid + k·overall) / (n + k)``; null before any label is known."""
+    """``salary_band_repaid_rate``: ``(repaid + k·overall) / (n + k)`` of the band's labels known in the last
+    ``trailing_batches`` months up to the start of the loan's batch (its cutoff); null before any label."""
     base = base.withColumn("_cutoff", F.trunc("applied_at", "month").cast("timestamp"))
-    known_at = F.col(LABEL_KNOWN_AT)
+    known_at = F.col(gold.LABEL_KNOWN_AT)
     window = (known_at <= F.col("_cutoff")) & (known_at > F.add_months("_cutoff", -spec.trailing_batches))
     cutoffs = F.broadcast(base.select("_cutoff").distinct())
     seen = labels.filter(F.col("repaid").isNotNull()).join(cutoffs, window)

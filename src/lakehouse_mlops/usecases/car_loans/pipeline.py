@@ -1,4 +1,4 @@
-"""The features pipeline: labels first (the trailing repayment rate needs them), then loan features."""
+"""The features pipeline: labels first (the band repayment rate needs them), then loan features."""
 
 from __future__ import annotations
 
@@ -8,20 +8,12 @@ from lakehouse_mlops.usecases.car_loans import nodes
 
 
 def create_pipeline(**kwargs) -> Pipeline:
+    labels = ["silver_repayments", "silver_loans", "params:features", "params:usecase"]
+    features = ["silver_loans", "gold_labels", "params:features"]
     return Pipeline(
         [
-            node(
-                nodes.build_labels,
-                ["silver_repayments", "silver_loans", "params:features", "params:usecase"],
-                "gold_labels",
-                name="build_labels",
-            ),
-            node(
-                nodes.build_loan_features,
-                ["silver_loans", "gold_labels", "params:features"],
-                "gold_features",
-                name="build_loan_features",
-            ),
+            node(nodes.build_labels, labels, "gold_labels", name="build_labels"),
+            node(nodes.build_loan_features, features, "gold_features", name="build_loan_features"),
         ],
         tags="features",
     )

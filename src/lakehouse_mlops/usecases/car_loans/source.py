@@ -1,7 +1,5 @@
-"""Source simulator: NannyML's synthetic car-loan data (Apache-2.0), fetched from the nannyml wheel at
-set-up, landed as a lender's systems would send it: ``loans`` with their month's batch (with the
-incumbent system's score, NannyML's ``y_pred_proba``), ``repayments`` ``usecase.label.known_after_batches``
-batches later. Deterministic."""
+"""Source simulator: NannyML's car-loan data (Apache-2.0, in the nannyml wheel) as a lender sends it:
+``loans`` (with the incumbent's score) in their month's batch, ``repayments`` when the label is known."""
 
 from __future__ import annotations
 
@@ -48,9 +46,8 @@ def feeds_for_batch(batch_id: str, label_delay: int) -> dict[str, pd.DataFrame]:
     return feeds
 
 
-def land(batch_id: str, landing_root: Path, suffix: str = ".csv", usecase: UseCase | None = None):
-    delay = usecase.label.known_after_batches if usecase else 2
+def land(batch_id: str, landing_root: Path, suffix: str, usecase: UseCase) -> list[Path]:
     return [
         write_landing_file(frame, landing_path(landing_root, feed, batch_id, suffix))
-        for feed, frame in feeds_for_batch(batch_id, delay).items()
+        for feed, frame in feeds_for_batch(batch_id, usecase.label.known_after_batches).items()
     ]
