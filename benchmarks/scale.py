@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lakehouse_mlops.framework.landing import landing_path, write_landing_file
 from lakehouse_mlops.usecases.flights import source as simulator
 
 YEAR = simulator.months("2013-01", "2013-12")
@@ -84,7 +85,7 @@ def feeds_for_month(month: str, total_rows: int) -> dict[str, pd.DataFrame]:
 def land_month(month: str, landing_root: Path, total_rows: int, suffix: str = ".csv") -> list[Path]:
     """Write every feed of batch ``month`` as the simulator names them."""
     return [
-        simulator.write_landing_file(frame, landing_root / feed / month / f"{feed}_{month}{suffix}")
+        write_landing_file(frame, landing_path(landing_root, feed, month, suffix))
         for feed, frame in feeds_for_month(month, total_rows).items()
     ]
 

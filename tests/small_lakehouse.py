@@ -11,6 +11,7 @@ from pathlib import Path
 
 import mlflow
 
+from lakehouse_mlops.framework.landing import landing_path, write_landing_file
 from lakehouse_mlops.ops.sandbox import make_sandbox
 from lakehouse_mlops.platform.tracking import end_leftover_runs
 from lakehouse_mlops.usecases.flights import source as simulator
@@ -56,8 +57,7 @@ def land_small_month(month: str, landing_root: Path, suffix: str = ".csv") -> li
     for feed, frame in simulator.feeds_for_month(month).items():
         if feed in ("flights", "outcomes"):
             frame = frame[(frame["carrier"] == "UA") & (frame["origin"] == "EWR")]
-        path = landing_root / feed / month / f"{feed}_{month}{suffix}"
-        written.append(simulator.write_landing_file(frame, path))
+        written.append(write_landing_file(frame, landing_path(landing_root, feed, month, suffix)))
     return written
 
 
