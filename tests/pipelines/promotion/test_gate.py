@@ -29,7 +29,7 @@ def test_first_model_passing_the_bars_is_promoted():
     [
         ({"roc_auc": 0.64, "brier": 0.15}, None, 5000, "< bar 0.65"),
         ({"roc_auc": 0.70, "brier": 0.25}, None, 5000, "brier 0.2500 > bar"),
-        ({"roc_auc": 0.605, "brier": 0.15}, None, 5000, "naive baseline"),
+        ({"roc_auc": 0.605, "brier": 0.15}, None, 5000, "does not beat the baseline"),
         (GOOD, {"roc_auc": 0.699}, 5000, "does not improve on the champion"),
         (GOOD, {"roc_auc": 0.75}, 5000, "does not improve on the champion"),
         (GOOD, None, 999, "999 labelled rows"),
@@ -77,3 +77,15 @@ def test_gate_settings_are_strict():
         parse_config(GateSpec, {"min_auc": 0.7}, "conf/base/usecases/x (key 'usecase') gate")
     with pytest.raises(ConfigError, match="metrics.0"):
         parse_config(GateSpec, {"metrics": ["f1"]}, "usecase.gate")
+
+
+def test_a_negative_baseline_margin_is_a_tolerance():
+    """An incumbent system's score as the baseline: a candidate may trail it by the tolerance."""
+    tolerant = GateSpec(metrics=["pr_auc", "roc_auc"], beat_baseline_by=-0.01, min_rows=100)
+    incumbent = {"roc_auc": 0.976, "pr_auc": 0.974}
+    close = {"roc_auc": 0.972, "pr_auc": 0.970}
+    assert gate_verdict(close, None, incumbent, 2400, tolerant)[0] == PROMOTE
+    far = {"roc_auc": 0.960, "pr_auc": 0.970}
+    decision, reasons = gate_verdict(far, None, incumbent, 2400, tolerant)
+    assert decision == REJECT
+    assert reasons == ["roc_auc 0.9600 trails the baseline (0.9760) by more than the tolerated 0.01"]

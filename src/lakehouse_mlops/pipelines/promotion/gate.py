@@ -20,6 +20,13 @@ def beaten_by(reference: float, margin: float, metric: str) -> float:
     return reference + margin if GATE_METRICS[metric] else reference - margin
 
 
+def _short_of(reference: str, value: float, margin: float) -> str:
+    """Why a metric failed a relative bar; a negative margin is a tolerance."""
+    if margin < 0:
+        return f"trails {reference} ({value:.4f}) by more than the tolerated {-margin}"
+    return f"does not beat {reference} ({value:.4f}) by {margin}"
+
+
 def gate_verdict(
     candidate: dict[str, float],
     champion: dict[str, float] | None,
@@ -44,10 +51,8 @@ def gate_verdict(
         if baseline is not None and not passes(
             value, beaten_by(baseline[metric], gate.beat_baseline_by, metric), metric
         ):
-            reasons.append(
-                f"{metric} {value:.4f} does not beat the naive baseline "
-                f"({baseline[metric]:.4f}) by {gate.beat_baseline_by}"
-            )
+            short = _short_of("the baseline", baseline[metric], gate.beat_baseline_by)
+            reasons.append(f"{metric} {value:.4f} {short}")
         if champion is not None and not passes(
             value, beaten_by(champion[metric], gate.beat_champion_by, metric), metric
         ):
