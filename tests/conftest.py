@@ -24,7 +24,9 @@ def spark():
         {
             "spark.master": "local[2]",
             "spark.sql.shuffle.partitions": "2",
-            "spark.driver.memory": "2g",
+            # as conf/base/spark.yml: at 2g the million-row ingestion test ran out of heap late in a
+            # full suite (the session's JVM holds 50 minutes of tests' Delta logs and plans)
+            "spark.driver.memory": "4g",
         }
     )
     session = build_spark_session(conf)
