@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -320,8 +321,6 @@ def usecase_check(name: str, env: str | None, conf_source: str | None) -> None:
     """Check use case NAME without running it: its contract and feed rules parse, every feed has a
     silver table, its features pipeline builds, reads only declared datasets and writes both gold
     tables. Exit code 1 with every problem named."""
-    import os
-
     from lakehouse_mlops.ops.scaffold import check_usecase
 
     os.environ["LAKEHOUSE_USECASE"] = name
