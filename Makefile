@@ -76,7 +76,6 @@ history: setup
 replay: setup
 	@$(BIN)/kedro status 2>/dev/null | grep -q '^champion .* version [0-9]' || $(BIN)/kedro history $(HISTORY_FROM) $(HISTORY_TO)
 	$(BIN)/kedro replay $(REPLAY_FROM) $(REPLAY_TO)
-	@echo "Replay timeline: $(REPORTS)/replay/timeline.{csv,png,html}"
 
 # kedro-viz without the project hooks (no Spark needed to draw the graph).
 viz: setup
