@@ -202,7 +202,7 @@ def timeline_figure(frame: pd.DataFrame) -> plt.Figure:
             ax.axvline(i, color="#d9534f" if row["promoted"] else "#f0ad4e", linestyle="--", alpha=0.8)
     ax.set_zorder(ax2.get_zorder() + 1)
     ax.patch.set_visible(False)
-    ax.set_xticks(x, frame["batch_id"])
+    ax.set_xticks(x, frame["batch_id"], rotation=45, ha="right")  # a year of monthly batches overlaps flat
     ax.set(ylabel="ROC AUC on the month's labels", title="replay: dashed = retrain (red: promoted)")
     ax.legend(loc="lower left")
     fig.tight_layout()
