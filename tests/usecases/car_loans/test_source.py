@@ -20,8 +20,8 @@ def test_the_data_set_is_the_published_one():
 def test_repayments_land_with_the_batch_the_contract_says(tmp_path):
     usecase = parse_usecase(conf("usecase"))
     assert usecase.label.known_after_batches == 2
-    assert [p.name for p in source.land("2018-01", tmp_path, usecase=usecase)] == ["loans_2018-01.csv"]
-    loans_file, repayments_file = source.land("2018-03", tmp_path, usecase=usecase)
+    assert [p.name for p in source.land("2018-01", tmp_path, ".csv", usecase)] == ["loans_2018-01.csv"]
+    loans_file, repayments_file = source.land("2018-03", tmp_path, ".csv", usecase)
     assert repayments_file == tmp_path / "repayments/2018-03/repayments_2018-03.csv"
     repaid = pd.read_csv(repayments_file)
     january = pd.read_csv(tmp_path / "loans/2018-01/loans_2018-01.csv")
@@ -32,7 +32,7 @@ def test_repayments_land_with_the_batch_the_contract_says(tmp_path):
 
     contract = conf("usecase")
     later = parse_usecase({**contract, "label": {**contract["label"], "known_after_batches": 3}})
-    _, repayments_file = source.land("2018-04", tmp_path / "later", usecase=later)
+    _, repayments_file = source.land("2018-04", tmp_path / "later", ".csv", later)
     assert set(pd.read_csv(repayments_file)["loan_id"]) == set(january["loan_id"])
 
 
