@@ -67,8 +67,8 @@ def test_a_row_missing_from_silver_or_quarantine_or_uncounted_is_a_mismatch(spar
         [],
     )
     assert summary["mismatches"] == [
-        "flights 2013-01: landed 10 != silver 7 + quarantined 2 + duplicates 0 "
-        "(tables hold silver 7, quarantine 2)"
+        "flights 2013-01: landed 10 != silver 7 + quarantined 2 + duplicates 0 + superseded 0 "
+        "(tables hold silver 7, quarantine 2; files ['flights/2013-01/a.csv'])"
     ]
 
 

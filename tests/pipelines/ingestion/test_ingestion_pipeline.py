@@ -30,8 +30,8 @@ JANUARY_BAD = {
     11: ("greater_than", "column 'distance': 0 is not greater than 0"),
     12: ("references", "'ZZZ' is not a known airports.faa"),
     13: ("references", "'QQ' is not a known airlines.carrier"),
-    15: ("unique_key", "appears in this batch with different values"),
-    16: ("unique_key", "appears in this batch with different values"),
+    15: ("unique_key", "appears with different values in flights/2013-01/flights_2013-01.csv"),
+    16: ("unique_key", "appears with different values in flights/2013-01/flights_2013-01.csv"),
     17: ("well_formed", "does not have the header's 14 fields"),
 }
 

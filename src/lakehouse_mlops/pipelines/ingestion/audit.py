@@ -1,4 +1,5 @@
-"""The nothing-lost invariant: rows landed = rows in silver + quarantined + counted duplicates."""
+"""The nothing-lost invariant: rows landed = rows in silver + quarantined + counted duplicates +
+superseded (older versions replaced by a later file, kept in the quarantine table)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from lakehouse_mlops.pipelines.ingestion.bronze import INGESTED
-from lakehouse_mlops.pipelines.ingestion.silver import DUPLICATE, QUARANTINE, SILVER
+from lakehouse_mlops.pipelines.ingestion.bronze import DUPLICATE_FILE, FAILED, IN_BRONZE
+from lakehouse_mlops.pipelines.ingestion.silver import DUPLICATE, QUARANTINE, SILVER, SUPERSEDED
 
 OK, MISMATCH = "ok", "mismatch"
 AUDIT_SCHEMA = StructType(
@@ -33,6 +34,7 @@ AUDIT_SCHEMA = StructType(
         StructField("quarantined_in_table", LongType(), False),
         StructField("status", StringType(), False),
         StructField("checked_at", TimestampType(), False),
+        StructField("superseded", LongType(), True),  # null in audits written before it was counted
     ]
 )
 FILE_LOG_SCHEMA = StructType(
@@ -52,7 +54,7 @@ def files_by_batch(file_reports: list[dict]) -> dict[str, list[str]]:
     """batch → sorted files in bronze, from the land node's reports (no scan of bronze needed)."""
     files: dict[str, list[str]] = {}
     for report in file_reports:
-        if report["status"] == INGESTED:
+        if report["status"] in IN_BRONZE:
             files.setdefault(report["batch_id"], []).append(report["source_file"])
     return {batch: sorted(names) for batch, names in files.items()}
 
@@ -92,9 +94,9 @@ def audit_feeds(
     rows = []
     for feed, batch in sorted(by_batch):
         got, key = by_batch[feed, batch], (feed, batch)
-        s, q, d = got.get(SILVER, 0), got.get(QUARANTINE, 0), got.get(DUPLICATE, 0)
-        balanced = landed.get(key, 0) == s + q + d
-        written = in_silver.get(key, 0) == s and in_quarantine.get(key, 0) == q
+        s, q, d, sup = (got.get(k, 0) for k in (SILVER, QUARANTINE, DUPLICATE, SUPERSEDED))
+        balanced = landed.get(key, 0) == s + q + d + sup
+        written = in_silver.get(key, 0) == s and in_quarantine.get(key, 0) == q + sup
         rows.append(
             {
                 "feed": feed,
@@ -104,6 +106,7 @@ def audit_feeds(
                 "silver": s,
                 "quarantined": q,
                 "duplicates": d,
+                "superseded": sup,
                 "silver_in_table": in_silver.get(key, 0),
                 "quarantined_in_table": in_quarantine.get(key, 0),
                 "status": OK if balanced and written else MISMATCH,
@@ -166,18 +169,17 @@ def summarize(audits: list[dict], files: list[dict]) -> dict:
     """Readable lines per feed and batch, plus the mismatches and rejected files by name."""
     lines = [
         f"{a['feed']:<9} {a['_batch_id']}: landed {a['landed']:>7} = silver {a['silver']:>7} "
-        f"+ quarantined {a['quarantined']:>5} + duplicates {a['duplicates']:>4}  [{a['status']}]"
+        f"+ quarantined {a['quarantined']:>5} + duplicates {a['duplicates']:>4} "
+        f"+ superseded {a['superseded']:>4}  [{a['status']}]"
         for a in audits
     ]
     mismatches = [
         f"{a['feed']} {a['_batch_id']}: landed {a['landed']} != silver {a['silver']} + quarantined "
-        f"{a['quarantined']} + duplicates {a['duplicates']} (tables hold silver "
-        f"{a['silver_in_table']}, quarantine {a['quarantined_in_table']})"
+        f"{a['quarantined']} + duplicates {a['duplicates']} + superseded {a['superseded']} (tables hold "
+        f"silver {a['silver_in_table']}, quarantine {a['quarantined_in_table']}; files {a['files']})"
         for a in audits
         if a["status"] != OK
     ]
-    rejected = [f"{f['source_file']}: {f['reason']}" for f in files if f["status"] == "rejected"]
-    skipped = [
-        f"{f['source_file']}: skipped, {f['reason']}" for f in files if f["status"] == "duplicate_file"
-    ]
+    rejected = [f"{f['source_file']}: {f['reason']}" for f in files if f["status"] in FAILED]
+    skipped = [f"{f['source_file']}: skipped, {f['reason']}" for f in files if f["status"] == DUPLICATE_FILE]
     return {"lines": lines + skipped, "mismatches": mismatches, "rejected": rejected}

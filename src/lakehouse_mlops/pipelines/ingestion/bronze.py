@@ -15,7 +15,15 @@ from lakehouse_mlops.framework.datasets.landing_csv_dataset import LandedFile
 from lakehouse_mlops.pipelines.ingestion.rules import FeedRules
 
 MALFORMED_ENCODING, MALFORMED_BLANK, MALFORMED_FIELDS = "encoding", "blank", "field_count"
-INGESTED = "ingested"  # a file report's status once its rows are in bronze
+# a file report's status
+INGESTED = "ingested"  # its rows are in bronze
+NO_ROWS = "no_rows"  # a header and no data line: recorded once, never re-read
+DUPLICATE_FILE = "duplicate_file"  # the same bytes as a file already in bronze
+REJECTED = "rejected"  # unreadable: stays in landing, named in the run's error
+CHANGED = "changed"  # in bronze, but the landed file was edited in place: named in the run's error
+IN_BRONZE = (INGESTED, CHANGED)
+FAILED = (REJECTED, CHANGED)
+GZIP_MAGIC = b"\x1f\x8b"
 LINEAGE = StructType(
     [
         StructField("_batch_id", StringType(), False),
@@ -35,7 +43,7 @@ class FileReport:
     batch_id: str
     source_file: str
     sha256: str | None
-    status: str  # ingested | duplicate_file | rejected
+    status: str  # one of the statuses above
     reason: str | None
     rows: int | None
 
@@ -62,36 +70,59 @@ def ingested_files(bronze: DataFrame | None) -> dict[str, tuple[str, str]]:
     return {r["_source_file"]: (r["_batch_id"], r["_file_sha256"]) for r in rows}
 
 
-def new_partitions(
-    landing: Mapping[str, Callable[[], LandedFile]],
-    feed_name: str,
-    suffix: str,
-    known: Mapping[str, tuple[str, str]],
+def settled_files(file_log: DataFrame | None, feed_name: str) -> dict[str, str]:
+    """source file → sha256 of the feed's files logged with no data rows (never in bronze)."""
+    if file_log is None:
+        return {}
+    rows = file_log.filter((F.col("feed") == feed_name) & (F.col("status") == NO_ROWS)).collect()
+    return {r["source_file"]: r["sha256"] for r in rows}
+
+
+def landing_files(
+    landing: Mapping[str, Callable[[], LandedFile]], feed_name: str
 ) -> list[tuple[str, str, Callable[[], LandedFile]]]:
-    """(source_file, batch_id, loader) of landing files not yet in bronze, in name order."""
-    pending = []
-    for partition_id in sorted(landing):
-        source_file = f"{feed_name}/{partition_id}{suffix}"
-        if source_file not in known:
-            pending.append((source_file, partition_id.split("/")[0], landing[partition_id]))
-    return pending
+    """(source file, batch folder, loader) of every landing file, in name order."""
+    return [
+        (f"{feed_name}/{partition_id}", partition_id.split("/")[0] if "/" in partition_id else "", load)
+        for partition_id, load in sorted(landing.items())
+    ]
 
 
-def read_header(landed: LandedFile, delimiter: str) -> list[str] | None:
-    """Column names from the file's first line (BOM and CR stripped), None for an empty file."""
-    if landed.first_line is None:
-        return None
-    text = landed.first_line.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r")
-    return next(csv.reader([text], delimiter=delimiter))
+def header_of(landed: LandedFile, delimiter: str) -> tuple[list[str] | None, str | None]:
+    """Column names from the file's first line (BOM and CR stripped), or why there are none."""
+    line = landed.first_line
+    if line is None:
+        return None, "empty file: no header line"
+    if line.startswith(GZIP_MAGIC):
+        return None, "file is gzip-compressed: land it uncompressed (gunzip it) under a .csv name"
+    if b"\x00" in line:
+        return None, "file holds binary data (NUL bytes), not CSV text"
+    text = line.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r")
+    if "\r" in text:
+        return None, (
+            "lines end with a bare carriage return (\\r, old Mac style): convert the line endings "
+            "to \\n or \\r\\n"
+        )
+    try:
+        return next(csv.reader([text], delimiter=delimiter)), None
+    except csv.Error as exc:
+        return None, f"header line is not valid CSV ({exc})"
 
 
-def header_problem(header: list[str] | None, feed: FeedRules) -> str | None:
-    """Why a file cannot be read at all, or None when its header is usable."""
-    if header is None:
-        return "empty file: no header line"
-    duplicated = sorted({h for h in header if header.count(h) > 1})
+def header_problem(header: list[str], feed: FeedRules) -> str | None:
+    """Why a file's header cannot be used, or None. Declared names match exactly; a name that
+    matches one only when letter case and spaces are ignored is named (Spark would mix them up)."""
+    folded = [h.strip().lower() for h in header]
+    duplicated = sorted({h for h, f in zip(header, folded, strict=True) if folded.count(f) > 1})
     if duplicated:
-        return f"header repeats column(s) {duplicated}"
+        return f"header repeats column(s) {duplicated} (names are compared ignoring case and spaces)"
+    declared = {c.lower(): c for c in feed.columns}
+    near = {h: declared[f] for h, f in zip(header, folded, strict=True) if f in declared and h != declared[f]}
+    if near:
+        return (
+            f"header column(s) {sorted(near)} differ from declared {sorted(near.values())} only by "
+            "letter case or spaces: name them exactly as declared"
+        )
     missing = [c for c in feed.columns if c not in header]
     if missing:
         return f"header lacks column(s) {missing} (header: {header})"
@@ -142,8 +173,12 @@ def empty_bronze(feed: FeedRules) -> DataFrame:
     return spark.createDataFrame([], bronze_schema(feed))
 
 
-def batch_problem(batch_id: str, cadence: Cadence) -> str | None:
-    if is_batch_id(batch_id, cadence):
+def batch_problem(source_file: str, batch_id: str, cadence: Cadence) -> str | None:
+    """Why a file is not where a batch's file must be (``<feed>/<batch>/<file>``), or None."""
+    if source_file.count("/") == 2 and is_batch_id(batch_id, cadence):
         return None
     shape = SHAPES[cadence]
-    return f"file is not inside a batch folder named {shape} ({cadence} batches; found '{batch_id}')"
+    return (
+        f"file is not inside a batch folder named {shape} ({cadence} batches; found "
+        f"'{batch_id or source_file}'): move it to <feed>/{shape}/<file>"
+    )

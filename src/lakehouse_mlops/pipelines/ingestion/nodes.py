@@ -2,87 +2,138 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import reduce
 
+from py4j.protocol import Py4JError
 from pyspark import StorageLevel
+from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from lakehouse_mlops.framework.batches import Cadence
 from lakehouse_mlops.framework.datasets.landing_csv_dataset import LandedFile
 from lakehouse_mlops.framework.errors import LandingFileError, NothingLostError
 from lakehouse_mlops.framework.usecase import parse_usecase
 from lakehouse_mlops.pipelines.ingestion import audit, bronze, silver
-from lakehouse_mlops.pipelines.ingestion.rules import parse_rules
+from lakehouse_mlops.pipelines.ingestion.rules import FeedRules, parse_rules
 from lakehouse_mlops.pipelines.ingestion.validation import classify
 
 logger = logging.getLogger(__name__)
 
 
+#: failures of reading one file (its bytes, its header, Spark's first look at it): that file is rejected
+UNREADABLE = (csv.Error, UnicodeError, OSError, ValueError, PySparkException, Py4JError)
+
+
 def land_files_to_bronze(
     landing: Mapping[str, Callable[[], LandedFile]],
     bronze_state: DataFrame | None,
+    file_log_state: DataFrame | None,
     ingestion: dict,
     usecase: dict,
     feed_name: str,
-    file_suffix: str,
 ) -> tuple[DataFrame, list[dict]]:
     """Read the landing files not yet in bronze into raw rows with lineage columns.
 
-    A file already in bronze (same path) is skipped; a new path with the content of an ingested
-    file is reported as ``duplicate_file``; an unreadable file (empty, header lacking a column,
-    outside a folder named as a batch of the use case's cadence) is reported as ``rejected`` and
-    stays in landing.
+    One file's problem never blocks the others: a file that cannot be read (empty, compressed,
+    bare-CR line endings, a header lacking a column, outside a folder named as a batch of the use
+    case's cadence, …) is reported as ``rejected`` and stays in landing. A file already in bronze
+    is skipped when its SHA-256 is unchanged and reported as ``changed`` when it was edited in place
+    (bronze keeps what was ingested; corrections land as a new file). A new path with the content
+    of an ingested file is a ``duplicate_file``; a header-only file is logged once as ``no_rows``.
     """
     rules, cadence = parse_rules(ingestion), parse_usecase(usecase).batch.cadence
     feed = rules.feed(feed_name)
     known = bronze.ingested_files(bronze_state)
+    settled = bronze.settled_files(file_log_state, feed_name)
     seen_sha = {sha: path for path, (_, sha) in known.items()}
     parts, reports = [], []
-    for source_file, batch_id, load in bronze.new_partitions(landing, feed_name, file_suffix, known):
-        problem = bronze.batch_problem(batch_id, cadence)
-        landed = load() if problem is None else None
-        if landed is not None and landed.sha256 in seen_sha:
-            reports.append(
-                bronze.FileReport(
-                    feed_name,
-                    batch_id,
-                    source_file,
-                    landed.sha256,
-                    "duplicate_file",
-                    f"same content as {seen_sha[landed.sha256]}",
-                    0,
-                )
-            )
+    for source_file, batch_id, load in bronze.landing_files(landing, feed_name):
+        landing_file = LandingFile(source_file, batch_id, load)
+        try:
+            report, rows = _land_one(landing_file, feed, rules.delimiter, cadence, known, settled, seen_sha)
+        except UNREADABLE as exc:
+            reason = f"could not be read: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
+            report, rows = landing_file.report(None, bronze.REJECTED, reason), None
+        if report is None:
             continue
-        header = bronze.read_header(landed, rules.delimiter) if landed is not None else None
-        problem = problem or bronze.header_problem(header, feed)
-        sha = landed.sha256 if landed is not None else None
-        if problem:
-            reports.append(
-                bronze.FileReport(feed_name, batch_id, source_file, sha, "rejected", problem, None)
-            )
-            continue
-        seen_sha[sha] = source_file
-        parts.append(bronze.parse_rows(landed, header, feed, rules.delimiter, source_file, batch_id))
-        reports.append(bronze.FileReport(feed_name, batch_id, source_file, sha, bronze.INGESTED, None, None))
+        if rows is not None:
+            seen_sha[report.sha256] = source_file
+            parts.append(rows)
+        reports.append(report)
     for report in reports:
-        logger.info(
-            "%s: %s%s",
-            report.source_file,
-            report.status,
-            f" ({report.reason})" if report.reason else "",
-        )
+        reason = f" ({report.reason})" if report.reason else ""
+        logger.info("%s: %s%s", report.source_file, report.status, reason)
     rows = reduce(DataFrame.unionByName, parts) if parts else bronze.empty_bronze(feed)
     # The file log is written at the end of the run: after a run killed once its bronze append had
     # committed, the files are skipped as already ingested and would never be logged. Every file in
     # bronze is reported again (not logged here); entries already in the log are left untouched.
+    reported = {r.source_file for r in reports}
     in_bronze = [
         bronze.FileReport(feed_name, batch, path, sha, bronze.INGESTED, None, None)
         for path, (batch, sha) in known.items()
+        if path not in reported
     ]
     return rows, [r.as_row() for r in [*in_bronze, *reports]]
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """A file found in landing, before it is read."""
+
+    source_file: str  # <feed>/<batch>/<name>, as landed
+    batch_id: str
+    load: Callable[[], LandedFile]
+
+    def report(self, sha: str | None, status: str, reason: str | None = None, rows: int | None = None):
+        feed_name = self.source_file.split("/")[0]
+        return bronze.FileReport(feed_name, self.batch_id, self.source_file, sha, status, reason, rows)
+
+
+def _land_one(
+    landing_file: LandingFile,
+    feed: FeedRules,
+    delimiter: str,
+    cadence: Cadence,
+    known: Mapping[str, tuple[str, str]],
+    settled: Mapping[str, str],
+    seen_sha: Mapping[str, str],
+) -> tuple[bronze.FileReport | None, DataFrame | None]:
+    """What to do with one landing file: its report (None: nothing new) and its bronze rows."""
+    source_file, report = landing_file.source_file, landing_file.report
+    problem = bronze.batch_problem(source_file, landing_file.batch_id, cadence)
+    if problem:
+        return report(None, bronze.REJECTED, problem), None
+    landed = landing_file.load()
+    if source_file in known:
+        ingested_sha = known[source_file][1]
+        if landed.sha256 == ingested_sha:
+            return None, None
+        return report(
+            landed.sha256,
+            bronze.CHANGED,
+            f"content changed since it was ingested (sha256 {ingested_sha[:12]}… → {landed.sha256[:12]}…): "
+            "bronze keeps the ingested version; restore the file, and land corrections as a new file "
+            "in the batch folder (the later file wins)",
+        ), None
+    if settled.get(source_file) == landed.sha256:
+        return None, None
+    if landed.sha256 in seen_sha:
+        return report(
+            landed.sha256, bronze.DUPLICATE_FILE, f"same content as {seen_sha[landed.sha256]}", 0
+        ), None
+    header, problem = bronze.header_of(landed, delimiter)
+    problem = problem or bronze.header_problem(header, feed)
+    if problem:
+        return report(landed.sha256, bronze.REJECTED, problem), None
+    if landed.line_count <= 1:
+        return report(landed.sha256, bronze.NO_ROWS, "header only: no data rows", 0), None
+    rows = bronze.parse_rows(landed, header, feed, delimiter, source_file, landing_file.batch_id)
+    return report(landed.sha256, bronze.INGESTED), rows
 
 
 def validate_batches(

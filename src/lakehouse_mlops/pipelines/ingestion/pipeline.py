@@ -43,9 +43,9 @@ def _feed_nodes(feed: str, referenced: tuple[str, ...]) -> list[Node]:
             inputs={
                 "landing": f"landing_{feed}",
                 "bronze_state": f"bronze_{feed}_state",
+                "file_log_state": "ingestion_file_log_state",
                 "ingestion": "params:ingestion",
                 "usecase": "params:usecase",
-                "file_suffix": "params:landing_file_suffix",
             },
             outputs=[f"bronze_{feed}", f"file_reports_{feed}"],
             name=f"land_{feed}_to_bronze",

@@ -24,6 +24,7 @@ class ColumnRule(StrictModel):
     greater_than: float | None = None
     allowed: list[str] | None = None
     pattern: str | None = None
+    hhmm: bool = False
     format: str | None = None
     references: str | None = None
     also_known: list[str] = []
@@ -33,6 +34,12 @@ class ColumnRule(StrictModel):
     def _reference_is_table_dot_column(self) -> ColumnRule:
         if self.references is not None and self.references.count(".") != 1:
             raise ValueError(f"references '{self.references}' must be '<feed>.<column>'")
+        return self
+
+    @model_validator(mode="after")
+    def _hhmm_is_a_number(self) -> ColumnRule:
+        if self.hhmm and self.type not in ("int", "long"):
+            raise ValueError(f"hhmm needs type int or long (got {self.type})")
         return self
 
     @property
@@ -85,7 +92,7 @@ class IngestionRules(StrictModel):
     """All landing feeds plus the CSV conventions of the source systems."""
 
     delimiter: str = ","
-    null_tokens: list[str] = ["", "NA"]
+    null_tokens: list[str] = ["", "NA", "NULL"]
     feeds: dict[str, FeedRules]
 
     def feed(self, name: str) -> FeedRules:

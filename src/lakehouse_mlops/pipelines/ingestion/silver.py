@@ -9,51 +9,91 @@ from lakehouse_mlops.pipelines.ingestion.rules import FeedRules
 from lakehouse_mlops.pipelines.ingestion.validation import FAILURES, RAW, failure
 
 DISPOSITION = "_disposition"
-SILVER, QUARANTINE, DUPLICATE = "silver", "quarantine", "duplicate"
+SILVER, QUARANTINE, DUPLICATE, SUPERSEDED = "silver", "quarantine", "duplicate", "superseded"
+#: dispositions written to the quarantine table (a superseded row is kept there, counted apart)
+IN_QUARANTINE = (QUARANTINE, SUPERSEDED)
 LINEAGE_COLUMNS = ["_batch_id", "_source_file", "_row_number", "_ingested_at"]
+#: rows of one ingestion run share this timestamp: files of a later run are later versions
+GENERATION = "_ingested_at"
 
 
 def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
-    """Give every row one disposition: silver, quarantine (with reasons) or duplicate.
+    """Give every row one disposition: silver, quarantine (with reasons), duplicate or superseded.
 
-    Within the rows being ingested, an exact copy of a valid row (same key, same values) is a
-    counted duplicate; the same key with different values is ambiguous, so every version of it is
-    quarantined for a person to decide. Across batches a key is an upsert (the later batch wins).
+    Rows are compared by business key. Files ingested in one run are one *generation*; a later run's
+    file is a correction of what came before (a re-send, a fix):
+
+    - within one generation, the same key with different values is ambiguous: every version of that
+      generation is quarantined for a person to decide (an older accepted version stays);
+    - across generations the latest unambiguous version wins; an older version with other values is
+      ``superseded`` (kept in the quarantine table, naming the file that replaced it), an exact copy
+      of the winner is a counted ``duplicate``.
+    Across batches a key is an upsert (the later batch wins).
     """
-    valid = F.size(FAILURES) == 0
     business = [F.col(c) for c in feed.columns] + [F.col(c) for c in feed.derived]
-    rows = classified.withColumn("_row_hash", F.sha2(F.to_json(F.struct(*business)), 256))
-    # One shuffle on the key: the smallest and largest hash of its valid rows tell whether they
-    # disagree (cheaper than collecting the set); the row order tells which copy comes first.
+    rows = classified.withColumn("_row_hash", F.sha2(F.to_json(F.struct(*business)), 256)).withColumn(
+        "_valid", F.size(FAILURES) == 0
+    )
+    valid = F.col("_valid")  # read before the failures below are added
+    # The smallest and largest hash of a key's valid rows in one generation tell whether they disagree
+    # (cheaper than collecting the set).
     valid_hash = F.when(valid, F.col("_row_hash"))
     by_key = Window.partitionBy(*feed.key)
-    in_order = by_key.orderBy(valid_hash.asc_nulls_last(), "_source_file", "_row_number")
-    conflict = valid & (F.min(valid_hash).over(by_key) != F.max(valid_hash).over(by_key))
-    copy = F.row_number().over(in_order)
+    by_generation = Window.partitionBy(*feed.key, GENERATION)
+    ambiguous = valid & (F.min(valid_hash).over(by_generation) != F.max(valid_hash).over(by_generation))
+    rows = rows.withColumn("_ambiguous", ambiguous).withColumn(
+        "_files", F.array_sort(F.collect_set("_source_file").over(by_generation))
+    )
+    candidate = valid & ~F.col("_ambiguous")
+    latest = F.max(F.when(candidate, F.col(GENERATION))).over(by_key)
+    in_latest = candidate & (F.col(GENERATION) == latest)
+    rows = rows.withColumn("_winner_hash", F.max(F.when(in_latest, F.col("_row_hash"))).over(by_key))
+    rows = rows.withColumn("_winner_file", F.max(F.when(in_latest, F.col("_source_file"))).over(by_key))
+    winner = candidate & (F.col("_row_hash") == F.col("_winner_hash"))
+    copy = F.row_number().over(
+        by_key.orderBy((~winner).cast("int"), GENERATION, "_source_file", "_row_number")
+    )
     key_text = F.concat_ws("|", *[F.col(k).cast("string") for k in feed.key])
+    key_words = F.concat(F.lit(f"key ({', '.join(feed.key)}) = "), key_text)
     conflict_failure = failure(
         "unique_key",
         "+".join(feed.key),
         key_text,
         F.concat(
-            F.lit(f"key ({', '.join(feed.key)}) = "),
-            key_text,
-            F.lit(" appears in this batch with different values (every version is quarantined)"),
+            key_words,
+            F.lit(" appears with different values in "),
+            F.array_join(F.col("_files"), ", "),
+            F.lit(" (every version is quarantined; land one corrected file to settle it)"),
+        ),
+    )
+    superseded_failure = failure(
+        "superseded",
+        "+".join(feed.key),
+        key_text,
+        F.concat(
+            key_words,
+            F.lit(": replaced by the version in "),
+            F.col("_winner_file"),
+            F.lit(" (landed later); this older version is kept here"),
         ),
     )
     return (
-        rows.withColumn("_conflict", conflict)
-        .withColumn("_copy", copy)
+        rows.withColumn("_copy", copy)
+        .withColumn("_superseded", candidate & ~winner)
         .withColumn(
-            FAILURES, F.when(F.col("_conflict"), F.array(conflict_failure)).otherwise(F.col(FAILURES))
+            FAILURES,
+            F.when(F.col("_ambiguous"), F.array(conflict_failure))
+            .when(F.col("_superseded"), F.array(superseded_failure))
+            .otherwise(F.col(FAILURES)),
         )
         .withColumn(
             DISPOSITION,
-            F.when(~valid | F.col("_conflict"), F.lit(QUARANTINE))
+            F.when(~valid | F.col("_ambiguous"), F.lit(QUARANTINE))
+            .when(F.col("_superseded"), F.lit(SUPERSEDED))
             .when(F.col("_copy") > 1, F.lit(DUPLICATE))
             .otherwise(F.lit(SILVER)),
         )
-        .drop("_conflict", "_copy")
+        .drop("_valid", "_ambiguous", "_files", "_winner_hash", "_winner_file", "_copy", "_superseded")
     )
 
 
@@ -67,7 +107,7 @@ def silver_rows(disposed: DataFrame, feed: FeedRules) -> DataFrame:
 def quarantine_rows(disposed: DataFrame, feed_name: str) -> DataFrame:
     """The raw row and every rule it failed, with one readable reason line."""
     messages = F.transform(F.col(FAILURES), lambda f: f["message"])
-    return disposed.filter(F.col(DISPOSITION) == QUARANTINE).select(
+    return disposed.filter(F.col(DISPOSITION).isin(*IN_QUARANTINE)).select(
         F.lit(feed_name).alias("source_table"),
         "_batch_id",
         "_source_file",

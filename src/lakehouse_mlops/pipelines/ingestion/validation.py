@@ -18,16 +18,32 @@ from lakehouse_mlops.pipelines.ingestion.rules import ColumnRule, FeedRules
 
 FAILURES = "_failures"
 RAW = "_raw"
+#: a failing value is quoted in the reason up to this many characters (the raw row keeps it whole)
+SHOWN_VALUE_CHARS = 120
 
 
 def failure(rule: str, column: str, value: Column | None, message: Column) -> Column:
-    """One failed rule as a struct (rule, column, value, message)."""
+    """One failed rule as a struct (rule, column, value, message); the value shortened."""
     return F.struct(
         F.lit(rule).alias("rule"),
         F.lit(column).alias("column"),
-        (value if value is not None else F.lit(None)).cast("string").alias("value"),
+        (shown(value) if value is not None else F.lit(None)).cast("string").alias("value"),
         message.alias("message"),
     )
+
+
+def shown(raw: Column) -> Column:
+    """The value as quoted in a reason: whole when short, else its start and its length."""
+    text = raw.cast("string")
+    return F.when(
+        F.length(text) > SHOWN_VALUE_CHARS,
+        F.concat(
+            F.substring(text, 1, SHOWN_VALUE_CHARS),
+            F.lit("… ("),
+            F.length(text).cast("string"),
+            F.lit(" characters)"),
+        ),
+    ).otherwise(text)
 
 
 def cleaned(raw: Column, null_tokens: list[str]) -> Column:
@@ -49,7 +65,7 @@ def typed(value: Column, rule: ColumnRule) -> Column:
 
 def column_failures(name: str, rule: ColumnRule, raw: Column, value: Column, out: Column) -> list[Column]:
     """Struct-or-null expressions, one per rule of the column that can fail."""
-    quoted = F.concat(F.lit("'"), raw, F.lit("'"))
+    quoted = F.concat(F.lit("'"), shown(raw), F.lit("'"))
     checks = [
         (
             value.isNotNull() & out.isNull(),
@@ -70,9 +86,17 @@ def column_failures(name: str, rule: ColumnRule, raw: Column, value: Column, out
                 (
                     violated,
                     rule_name,
-                    F.concat(F.lit(f"column '{name}': "), raw, F.lit(f" is {words} {bound:g}")),
+                    F.concat(F.lit(f"column '{name}': "), shown(raw), F.lit(f" is {words} {bound:g}")),
                 )
             )
+    if rule.hhmm:
+        checks.append(
+            (
+                (out < 0) | (out > 2400) | (out % 100 >= 60),
+                "hhmm",
+                F.concat(F.lit(f"column '{name}': "), quoted, F.lit(" is not a time of day as HHMM")),
+            )
+        )
     if rule.allowed is not None:
         checks.append(
             (
@@ -94,7 +118,7 @@ def column_failures(name: str, rule: ColumnRule, raw: Column, value: Column, out
 
 def reference_failure(name: str, rule: ColumnRule, raw: Column, out: Column, found: Column) -> Column:
     known = out.isin(rule.also_known) if rule.also_known else F.lit(False)
-    message = F.concat(F.lit(f"column '{name}': '"), raw, F.lit(f"' is not a known {rule.references}"))
+    message = F.concat(F.lit(f"column '{name}': '"), shown(raw), F.lit(f"' is not a known {rule.references}"))
     return F.when(out.isNotNull() & found.isNull() & ~known, failure("references", name, raw, message))
 
 
