@@ -25,9 +25,9 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
 
     - within one generation, the same key with different values is ambiguous: every version of that
       generation is quarantined for a person to decide (an older accepted version stays);
-    - across generations the latest unambiguous version wins; an older version with other values is
-      ``superseded`` (kept in the quarantine table, naming the file that replaced it), an exact copy
-      of the winner is a counted ``duplicate``.
+    - across generations the latest unambiguous version wins; an older version with other values
+      (ambiguous ones included: a later file settled them) is ``superseded`` (kept in the quarantine
+      table, naming the file that replaced it), an exact copy of the winner is a counted ``duplicate``.
     Across batches a key is an upsert (the later batch wins).
     """
     business = [F.col(c) for c in feed.columns] + [F.col(c) for c in feed.derived]
@@ -49,9 +49,16 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
     in_latest = candidate & (F.col(GENERATION) == latest)
     rows = rows.withColumn("_winner_hash", F.max(F.when(in_latest, F.col("_row_hash"))).over(by_key))
     rows = rows.withColumn("_winner_file", F.max(F.when(in_latest, F.col("_source_file"))).over(by_key))
-    winner = candidate & (F.col("_row_hash") == F.col("_winner_hash"))
+    # a generation older than the latest unambiguous one is settled: its conflicts were corrected
+    settled = F.coalesce(F.col(GENERATION) < latest, F.lit(False))
+    rows = rows.withColumn("_ambiguous", F.col("_ambiguous") & ~settled)
+    winner = F.coalesce(
+        valid & ~F.col("_ambiguous") & (F.col("_row_hash") == F.col("_winner_hash")), F.lit(False)
+    )
+    rows = rows.withColumn("_superseded", valid & ~F.col("_ambiguous") & ~winner)
+    # the first copy of the winning version goes to silver: the oldest, so an unchanged row stays put
     copy = F.row_number().over(
-        by_key.orderBy((~winner).cast("int"), GENERATION, "_source_file", "_row_number")
+        by_key.orderBy(F.when(winner, 0).otherwise(1), GENERATION, "_source_file", "_row_number")
     )
     key_text = F.concat_ws("|", *[F.col(k).cast("string") for k in feed.key])
     key_words = F.concat(F.lit(f"key ({', '.join(feed.key)}) = "), key_text)
@@ -79,7 +86,6 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
     )
     return (
         rows.withColumn("_copy", copy)
-        .withColumn("_superseded", candidate & ~winner)
         .withColumn(
             FAILURES,
             F.when(F.col("_ambiguous"), F.array(conflict_failure))

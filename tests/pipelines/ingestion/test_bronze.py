@@ -1,0 +1,82 @@
+"""Reading a landing file's header and place: every problem named, never a crash."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from lakehouse_mlops.framework.datasets.landing_csv_dataset import LandedFile, quoted_spans
+from lakehouse_mlops.pipelines.ingestion import bronze
+from lakehouse_mlops.pipelines.ingestion.rules import ColumnRule, FeedRules
+
+FEED = FeedRules(key=["id"], columns={"id": ColumnRule(), "amount": ColumnRule()})
+
+
+def first_line(content: bytes) -> LandedFile:
+    return LandedFile("f.csv", "sha", len(content), content.split(b"\n", 1)[0] if content else None)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "empty file: no header line"),
+        (gzip.compress(b"id,amount\n1,2\n"), "file is gzip-compressed"),
+        (b"id,am\x00ount\n", "file holds binary data (NUL bytes)"),
+        (b"id,amount\r1,2\r", "lines end with a bare carriage return"),
+    ],
+)
+def test_an_unreadable_header_is_a_reason_not_an_exception(content, problem):
+    header, reason = bronze.header_of(first_line(content), ",")
+    assert header is None and reason.startswith(problem)
+
+
+def test_a_bom_and_crlf_are_stripped_from_the_header():
+    assert bronze.header_of(first_line(b"\xef\xbb\xbfid,amount\r\n1,2\r\n"), ",") == (["id", "amount"], None)
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        (["id", "amount"], None),
+        (["id", "amount", "extra"], None),
+        (["id", "Amount"], "header column(s) ['Amount'] differ from declared ['amount'] only by letter case"),
+        (["id", " amount"], "header column(s) [' amount'] differ from declared ['amount']"),
+        (["id", "amount", "AMOUNT"], "header repeats column(s) ['AMOUNT', 'amount']"),
+        (["id"], "header lacks column(s) ['amount']"),
+    ],
+)
+def test_declared_names_match_exactly_and_near_misses_are_named(header, problem):
+    found = bronze.header_problem(header, FEED)
+    assert found == problem if problem is None else found.startswith(problem)
+
+
+@pytest.mark.parametrize(
+    ("source_file", "batch", "ok"),
+    [
+        ("orders/2013-01/a.csv", "2013-01", True),
+        ("orders/2013-13/a.csv", "2013-13", False),
+        ("orders/2013-1/a.csv", "2013-1", False),
+        ("orders/2013-02.csv", "", False),
+        ("orders/2013-01/deeper/a.csv", "2013-01", False),
+    ],
+)
+def test_a_file_must_sit_in_a_folder_named_as_a_real_batch(source_file, batch, ok):
+    assert (bronze.batch_problem(source_file, batch, "month") is None) == ok
+
+
+def test_landing_files_keep_their_names_and_a_file_outside_a_folder_has_no_batch():
+    def load():
+        raise AssertionError("not read")
+
+    files = bronze.landing_files({"2013-01/a[1].CSV": load, "2013-02.csv": load}, "orders")
+    assert [(f, b) for f, b, _ in files] == [
+        ("orders/2013-01/a[1].CSV", "2013-01"),
+        ("orders/2013-02.csv", ""),
+    ]
+
+
+def test_quoted_fields_pair_up_and_an_unclosed_or_too_long_one_is_left_alone():
+    assert quoted_spans([3, 4, 10, 12]) == [(3, 4), (10, 12)]
+    assert quoted_spans([3, 4, 10]) == [(3, 4)]
+    assert quoted_spans([3, 500]) == []
