@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import logging
 
 import pytest
 
+from lakehouse_mlops.framework.datasets import LandingCsvDataset, LandingZoneDataset
 from lakehouse_mlops.framework.datasets.landing_csv_dataset import LandedFile, quoted_spans
 from lakehouse_mlops.pipelines.ingestion import bronze
 from lakehouse_mlops.pipelines.ingestion.rules import ColumnRule, FeedRules
+from lakehouse_mlops.usecases.flights import source as simulator
+from tests.pipelines.ingestion.test_ingestion_pipeline import GOOD
 
 FEED = FeedRules(key=["id"], columns={"id": ColumnRule(), "amount": ColumnRule()})
 
@@ -80,3 +84,47 @@ def test_quoted_fields_pair_up_and_an_unclosed_or_too_long_one_is_left_alone():
     assert quoted_spans([3, 4, 10, 12]) == [(3, 4), (10, 12)]
     assert quoted_spans([3, 4, 10]) == [(3, 4)]
     assert quoted_spans([3, 500]) == []
+
+
+def test_a_file_that_fails_to_load_is_rejected_by_name_and_the_others_are_read(spark, tmp_path):
+    from lakehouse_mlops.pipelines.ingestion.nodes import land_files_to_bronze
+    from tests.conftest import project_parameters
+
+    good = tmp_path / "good.csv"
+    good.write_text(",".join(simulator.FLIGHT_SCHEDULE) + "\n" + GOOD + "\n")
+
+    def broken():
+        raise OSError("Input/output error: the disk went away")
+
+    params = project_parameters()
+    rows, reports = land_files_to_bronze(
+        {"2013-01/a.csv": broken, "2013-01/b.csv": LandingCsvDataset(filepath=str(good)).load},
+        None,
+        None,
+        params["ingestion"],
+        params["usecase"],
+        feed_name="flights",
+    )
+    by_file = {r["source_file"]: r for r in reports}
+    assert by_file["flights/2013-01/a.csv"]["status"] == bronze.REJECTED
+    assert by_file["flights/2013-01/a.csv"]["reason"] == (
+        "could not be read: OSError: Input/output error: the disk went away"
+    )
+    assert by_file["flights/2013-01/b.csv"]["status"] == bronze.INGESTED
+    assert rows.count() == 1
+
+
+def test_the_landing_zone_reads_any_letter_case_of_the_suffix_and_names_what_it_ignores(tmp_path, caplog):
+    for name in ("2013-01/a.csv", "2013-01/b.CSV", "2013-01/notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x\n")
+    zone = LandingZoneDataset(path=str(tmp_path), filename_suffix=".csv", dataset=LandingCsvDataset)
+    with caplog.at_level(logging.WARNING):
+        assert sorted(zone.load()) == ["2013-01/a.csv", "2013-01/b.CSV"]
+    assert "ignored 1 file(s) not named *.csv" in caplog.text and "notes.txt" in caplog.text
+    assert (
+        LandingZoneDataset(
+            path=str(tmp_path / "none"), filename_suffix=".csv", dataset=LandingCsvDataset
+        ).load()
+        == {}
+    )

@@ -31,6 +31,8 @@ ROWS = {
     ("settled", "3", "f/b/two.csv", 6, SECOND_RUN, ()): silver.SILVER,
     ("invalid_first", "x", "f/b/one.csv", 9, FIRST_RUN, FAILED_TYPE): silver.QUARANTINE,
     ("invalid_first", "1", "f/b/one.csv", 10, FIRST_RUN, ()): silver.SILVER,
+    ("fixed", "x", "f/b/one.csv", 11, FIRST_RUN, FAILED_TYPE): silver.SUPERSEDED,
+    ("fixed", "1", "f/b/fix1.csv", 2, SECOND_RUN, ()): silver.SILVER,
 }
 
 
@@ -49,6 +51,7 @@ def test_a_later_run_corrects_a_key_and_a_conflict_within_a_run_is_quarantined(s
         "key (k) = corrected: replaced by the version in f/b/two.csv (landed later); "
         "this older version is kept here"
     )
+    assert [f["rule"] for f in got["fixed", "x", "f/b/one.csv", 11][1]] == ["superseded", "type"]
     (conflict,) = got["newest_ambiguous", "2", "f/b/two.csv", 4][1]
     assert (
         conflict["rule"] == "unique_key"

@@ -149,3 +149,10 @@ def test_a_resend_corrects_its_batch_and_an_in_place_edit_is_rejected_loudly(spa
         run_pipeline(project, "ingestion")
     assert "flights/2013-01/flights_2013-01.csv: content changed since it was ingested" in str(error.value)
     assert snapshot(spark, project)["flights"] == before["flights"]
+    original.write_text("\n".join([HEADER, GOOD, GOOD_B]) + "\n")  # put back: the run passes again
+    run_pipeline(project, "ingestion")
+    tables = snapshot(spark, project)
+    assert tables.pop("_file_log")[1] > before.pop("_file_log")[1]  # "changed", then "ingested" again
+    assert tables == before
+    files = {r["source_file"]: r["status"] for r in delta(spark, project, "02_bronze", "_file_log").collect()}
+    assert files["flights/2013-01/flights_2013-01.csv"] == "ingested"

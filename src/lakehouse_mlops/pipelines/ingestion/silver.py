@@ -27,7 +27,9 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
       generation is quarantined for a person to decide (an older accepted version stays);
     - across generations the latest unambiguous version wins; an older version with other values
       (ambiguous ones included: a later file settled them) is ``superseded`` (kept in the quarantine
-      table, naming the file that replaced it), an exact copy of the winner is a counted ``duplicate``.
+      table, naming the file that replaced it), an exact copy of the winner is a counted ``duplicate``;
+      a row that failed a rule and whose key a later file corrected is ``superseded`` as well, so the
+      quarantine's open rows are those without a ``superseded`` rule.
     Across batches a key is an upsert (the later batch wins).
     """
     business = [F.col(c) for c in feed.columns] + [F.col(c) for c in feed.derived]
@@ -55,7 +57,8 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
     winner = F.coalesce(
         valid & ~F.col("_ambiguous") & (F.col("_row_hash") == F.col("_winner_hash")), F.lit(False)
     )
-    rows = rows.withColumn("_superseded", valid & ~F.col("_ambiguous") & ~winner)
+    # an invalid row whose key a later file corrected is superseded too (its failures are kept)
+    rows = rows.withColumn("_superseded", (valid & ~F.col("_ambiguous") & ~winner) | (~valid & settled))
     # the first copy of the winning version goes to silver: the oldest, so an unchanged row stays put
     copy = F.row_number().over(
         by_key.orderBy(F.when(winner, 0).otherwise(1), GENERATION, "_source_file", "_row_number")
@@ -89,13 +92,13 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
         .withColumn(
             FAILURES,
             F.when(F.col("_ambiguous"), F.array(conflict_failure))
-            .when(F.col("_superseded"), F.array(superseded_failure))
+            .when(F.col("_superseded"), F.concat(F.array(superseded_failure), F.col(FAILURES)))
             .otherwise(F.col(FAILURES)),
         )
         .withColumn(
             DISPOSITION,
-            F.when(~valid | F.col("_ambiguous"), F.lit(QUARANTINE))
-            .when(F.col("_superseded"), F.lit(SUPERSEDED))
+            F.when(F.col("_superseded"), F.lit(SUPERSEDED))
+            .when(~valid | F.col("_ambiguous"), F.lit(QUARANTINE))
             .when(F.col("_copy") > 1, F.lit(DUPLICATE))
             .otherwise(F.lit(SILVER)),
         )
