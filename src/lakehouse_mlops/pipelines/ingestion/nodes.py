@@ -105,11 +105,8 @@ def _land_one(
 ) -> tuple[bronze.FileReport | None, DataFrame | None]:
     """What to do with one landing file: its report (None: nothing new) and its bronze rows."""
     source_file, report = landing_file.source_file, landing_file.report
-    problem = bronze.batch_problem(source_file, landing_file.batch_id, cadence)
-    if problem:
-        return report(None, bronze.REJECTED, problem), None
-    landed = landing_file.load()
-    if source_file in known:
+    if source_file in known:  # checked first: a file ingested under older rules stays accepted
+        landed = landing_file.load()
         ingested_sha = known[source_file][1]
         if landed.sha256 == ingested_sha:
             return None, None
@@ -120,6 +117,10 @@ def _land_one(
             "bronze keeps the ingested version; restore the file, and land corrections as a new file "
             "in the batch folder (the later file wins)",
         ), None
+    problem = bronze.batch_problem(source_file, landing_file.batch_id, cadence)
+    if problem:
+        return report(None, bronze.REJECTED, problem), None
+    landed = landing_file.load()
     if settled.get(source_file) == landed.sha256:
         return None, None
     if landed.sha256 in seen_sha:
