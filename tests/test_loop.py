@@ -49,12 +49,19 @@ def test_each_cycle_monitors_and_records_one_decision(lakehouse, replayed, spark
     metrics = table(spark, lakehouse, "monitoring_metrics")
     may = {r["kind"] for r in metrics.filter(F.col("monitored_batch_id") == "2013-05").collect()}
     # April's labels land with May, but April was never scored: no performance yet
-    assert may == {"data_drift", "data_quality", "prediction_drift", "summary"}
+    assert may == {"data_drift", "data_quality", "prediction_drift", "estimated_performance", "summary"}
     june = metrics.filter((F.col("monitored_batch_id") == "2013-06") & (F.col("kind") == "performance"))
     assert {(r["batch_id"], r["metric"]) for r in june.collect()} >= {
         ("2013-05", "roc_auc"),
         ("2013-05", "breach"),
     }
+    # May's performance was estimated in May from its scores; June's run puts the realised value next to it
+    estimated = metrics.filter((F.col("kind") == "estimated_performance") & (F.col("batch_id") == "2013-05"))
+    by_metric = {(r["monitored_batch_id"], r["metric"]): r["value"] for r in estimated.collect()}
+    may_auc = by_metric[("2013-05", "roc_auc")]
+    assert 0.5 < may_auc < 1 and 0 < by_metric[("2013-05", "roc_auc_band")] < 0.05
+    realised = {r["model_version"]: r["value"] for r in june.filter(F.col("metric") == "roc_auc").collect()}
+    assert by_metric[("2013-06", "estimation_error.roc_auc")] == pytest.approx(realised["1"] - may_auc)
     decisions = table(spark, lakehouse, "decisions").filter(F.col("kind") == "monitoring")
     recorded = {r["batch_id"]: r["decision"] for r in decisions.collect()}
     assert recorded == dict(zip(frame["batch_id"], frame["decision"], strict=True))
@@ -70,8 +77,8 @@ def test_each_monitored_version_is_profiled_once_and_then_read(lakehouse, replay
     stored = {(r[0], r[1]) for r in profiles.select("model_version", "settings_key").distinct().collect()}
     assert {version for version, _ in stored} == monitored and len(stored) == len(monitored)
     features = drift.filter(F.col("metric") == "drift_detected").select("feature").distinct().count()
-    # per version: every monitored feature, the score and the score histogram
-    assert profiles.count() == len(monitored) * (features + 2)
+    # per version: every monitored feature, the score, the score histogram and the score calibrator
+    assert profiles.count() == len(monitored) * (features + 3)
     history = spark.sql(f"DESCRIBE HISTORY delta.`{lakehouse / 'data/05_ml/reference_profiles'}`")
     writes = history.filter(F.col("operation").isin("WRITE", "MERGE", "CREATE TABLE AS SELECT"))
     # three windows monitored, but each version's profile written once

@@ -12,6 +12,7 @@ import yaml
 from lakehouse_mlops.framework.datasets import DeltaSparkDataset
 from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
 from lakehouse_mlops.pipelines.monitoring.drift import PREDICTION_DRIFT, drift_rows
+from lakehouse_mlops.pipelines.monitoring.estimation import Calibrator
 from lakehouse_mlops.pipelines.monitoring.nodes import SCORE_HISTOGRAM_EDGES
 from lakehouse_mlops.pipelines.monitoring.profiles import histogram_counts, profile_reference
 from lakehouse_mlops.pipelines.monitoring.reference import (
@@ -57,6 +58,9 @@ def windows(spark):
     return _window(spark, 1, 0.0, ["AA", "UA", "DL"], 3000), _window(spark, 2, 1.0, ["AA", "UA", "B6"], 2000)
 
 
+CALIBRATOR = Calibrator((0.1, 0.5, 0.9), (0.05, 0.4, 0.97), 0.12, 0.11, 2_000)
+
+
 def _profiles(reference) -> ReferenceProfiles:
     q, error = SPEC.numeric.quantiles, SPEC.numeric.quantile_relative_error
     return ReferenceProfiles(
@@ -64,6 +68,7 @@ def _profiles(reference) -> ReferenceProfiles:
         scores=profile_reference(reference, ["probability"], [], q, error),
         score_edges=SCORE_HISTOGRAM_EDGES,
         score_counts=histogram_counts(reference, "probability", len(SCORE_HISTOGRAM_EDGES) - 1),
+        calibrator=CALIBRATOR,
     )
 
 
@@ -100,9 +105,11 @@ def test_storing_a_profile_again_adds_nothing(spark, windows, tmp_path):
     table.save(profile_frame(rows))
     first = table.current_version()
     table.save(profile_frame(rows))
-    # the data: 3 numeric and 1 categorical feature; the score; its histogram
-    assert table.load().count() == len(rows) == 3 + 1 + 1 + 1
+    # the data: 3 numeric and 1 categorical feature; the score; its histogram; its calibrator
+    assert table.load().count() == len(rows) == 3 + 1 + 1 + 1 + 1
     assert table.current_version() == first
+    stored = profiles_from_rows([r.asDict() for r in table.load().collect()])
+    assert stored.calibrator == CALIBRATOR
 
 
 def test_the_settings_key_follows_what_a_profile_depends_on():

@@ -17,6 +17,8 @@ from lakehouse_mlops.pipelines.monitoring.drift import (
     categorical_drift_rows,
     numeric_drift_rows,
 )
+from lakehouse_mlops.pipelines.monitoring.estimated import estimated_rows, expected_bins
+from lakehouse_mlops.pipelines.monitoring.estimation import Calibrator
 from lakehouse_mlops.pipelines.monitoring.performance import performance_by_version, performance_rows
 from lakehouse_mlops.pipelines.monitoring.policy import (
     ALERT,
@@ -182,3 +184,26 @@ def test_dataset_drift_in_consecutive_windows_triggers_retraining():
     assert policy_decision(signals, History(), SPEC.policy)[0] == ALERT
     history = History(dataset_drift={"2013-06": True}, monitored_batches=["2013-06"])
     assert policy_decision(signals, history, SPEC.policy)[0] == RETRAIN
+
+
+def estimate(spark, current: pd.DataFrame) -> dict[str, float]:
+    """CBPE of the window from its scores alone (the scenario's model is calibrated on the reference)."""
+    scored = spark.createDataFrame(current.assign(predicted=(current["probability"] >= 0.5).astype(int)))
+    bins, confusion = expected_bins(scored, "predicted", Calibrator(), SPEC.performance.score_bins)
+    return {r["metric"]: r["value"] for r in estimated_rows(bins, confusion, SPEC.performance)}
+
+
+def test_covariate_shift_is_estimated_before_labels_but_concept_drift_is_not(reference, spark):
+    from sklearn.metrics import roc_auc_score
+
+    _, baseline = reference
+    shifted = window(8000, seed=10, shift=0.8)  # new inputs, the same P(y | x): scores stay calibrated
+    estimated, realised = estimate(spark, shifted), roc_auc_score(shifted["is_late"], shifted["probability"])
+    assert abs(estimated["roc_auc"] - realised) < 3 * estimated["roc_auc_band"]
+    assert estimated["positive_rate"] == pytest.approx(shifted["is_late"].mean(), abs=0.02)
+    assert estimated["positive_rate"] > window(20_000, seed=1)["is_late"].mean() + 0.03  # seen before labels
+    # P(y | x) changed: the scores look as before, so does the estimate; only the labels show the drop
+    concept = window(8000, seed=8, concept=-0.3)
+    estimated, realised = estimate(spark, concept), roc_auc_score(concept["is_late"], concept["probability"])
+    assert realised < baseline["roc_auc"] - 0.2
+    assert estimated["roc_auc"] == pytest.approx(baseline["roc_auc"], abs=0.02)

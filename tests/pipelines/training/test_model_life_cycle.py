@@ -32,7 +32,7 @@ WEAK_TRAINING = {  # the same model family, blind to almost everything
     "training": {
         "search": {"max_evals": 2, "parallelism": 1, "use_spark_trials": False},
         "profile_sample_rows": 500,
-    }
+    },
 }
 
 

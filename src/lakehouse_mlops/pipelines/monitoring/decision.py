@@ -127,8 +127,11 @@ def _has_batches(decisions: DataFrame | None) -> bool:
     return decisions is not None and "batch_id" in decisions.columns
 
 
-def metrics_table(drift_rows: list[dict], performance: list[dict], decision: dict) -> DataFrame:
-    """Every metric of this monitoring run as rows of ``monitoring_metrics`` (plus the summary)."""
+def metrics_table(
+    drift_rows: list[dict], performance: list[dict], decision: dict, *more_rows: list[dict]
+) -> DataFrame:
+    """Every metric of this monitoring run as rows of ``monitoring_metrics`` (plus the summary);
+    ``more_rows``: further metric rows (estimated performance, estimation errors)."""
     window = decision["signals"]
     summary = [
         _summary("drift_share", window["drift_share"]),
@@ -163,7 +166,7 @@ def metrics_table(drift_rows: list[dict], performance: list[dict], decision: dic
             "model_name": decision["model_name"],
             "computed_at": now,
         }
-        for r in [*drift_rows, *performance, *summary]
+        for r in [*drift_rows, *performance, *[r for rows in more_rows for r in rows], *summary]
     ]
     spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     return spark.createDataFrame([[_plain(r.get(c)) for c in columns] for r in records], METRIC_SCHEMA)

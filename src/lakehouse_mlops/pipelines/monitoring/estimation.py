@@ -123,6 +123,7 @@ class Calibrator:
     knots_y: tuple[float, ...] = ()
     brier_before: float = float("nan")
     brier_after: float = float("nan")
+    rows: int = 0  # validation rows it was judged (and fitted) on
 
     @property
     def identity(self) -> bool:
@@ -131,25 +132,6 @@ class Calibrator:
     def apply(self, scores: np.ndarray) -> np.ndarray:
         scores = np.asarray(scores, float)
         return scores if self.identity else np.interp(scores, self.knots_x, self.knots_y)
-
-    def as_dict(self) -> dict:
-        return {
-            "knots_x": list(self.knots_x),
-            "knots_y": list(self.knots_y),
-            "brier_before": self.brier_before,
-            "brier_after": self.brier_after,
-        }
-
-    @classmethod
-    def from_dict(cls, raw: dict | None) -> Calibrator:
-        if not raw:
-            return cls()
-        return cls(
-            tuple(raw["knots_x"]),
-            tuple(raw["knots_y"]),
-            float(raw["brier_before"]),
-            float(raw["brier_after"]),
-        )
 
 
 def fit_calibrator(scores: np.ndarray, labels: np.ndarray, folds: int = 2, seed: int = 0) -> Calibrator:
@@ -160,7 +142,7 @@ def fit_calibrator(scores: np.ndarray, labels: np.ndarray, folds: int = 2, seed:
 
     scores, labels = np.asarray(scores, float), np.asarray(labels, float)
     if len(np.unique(labels)) < 2 or len(scores) < 2 * folds:
-        return Calibrator()
+        return Calibrator(rows=len(scores))
     fold = np.random.default_rng(seed).permutation(len(scores)) % folds
     calibrated = np.empty_like(scores)
     for k in range(folds):
@@ -170,7 +152,7 @@ def fit_calibrator(scores: np.ndarray, labels: np.ndarray, folds: int = 2, seed:
     before = float(np.mean((scores - labels) ** 2))
     after = float(np.mean((calibrated - labels) ** 2))
     if after >= before:
-        return Calibrator(brier_before=before, brier_after=after)
+        return Calibrator(brier_before=before, brier_after=after, rows=len(scores))
     model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, labels)
     return Calibrator(
         tuple(float(x) for x in model.X_thresholds_),

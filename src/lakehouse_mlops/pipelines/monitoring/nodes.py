@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.framework.errors import LakehouseError
-from lakehouse_mlops.framework.examples import TimeWindows
+from lakehouse_mlops.framework.examples import TimeWindows, labelled_rows
 from lakehouse_mlops.framework.lineage import load_pinned
 from lakehouse_mlops.framework.predictions import first_scorer, scores_of
 from lakehouse_mlops.framework.usecase import UseCase, parse_usecase
@@ -26,6 +26,13 @@ from lakehouse_mlops.pipelines.monitoring.drift import (
     PREDICTION_DRIFT,
     drift_rows,
 )
+from lakehouse_mlops.pipelines.monitoring.estimated import (
+    ESTIMATED,
+    estimated_rows,
+    estimation_errors,
+    expected_bins,
+)
+from lakehouse_mlops.pipelines.monitoring.estimation import Calibrator, fit_calibrator
 from lakehouse_mlops.pipelines.monitoring.performance import (
     PERFORMANCE,
     performance_by_version,
@@ -43,8 +50,8 @@ from lakehouse_mlops.pipelines.monitoring.reference import (
 logger = logging.getLogger(__name__)
 SCORE_HISTOGRAM_BINS = 20
 SCORE_HISTOGRAM_EDGES = np.array([i / SCORE_HISTOGRAM_BINS for i in range(SCORE_HISTOGRAM_BINS + 1)])
-#: the table whose pinned version (in the model version's lineage) holds the reference window
-REFERENCE_TABLE = "gold_features"
+#: the tables whose pinned versions (in the model version's lineage) hold the reference window
+REFERENCE_TABLE, LABELS_TABLE = "gold_features", "gold_labels"
 #: the gold_labels column naming the batch a label landed with (framework contract)
 LABEL_BATCH = "label_batch_id"
 
@@ -118,6 +125,7 @@ def _profile(monitored: dict, usecase: UseCase, spec: MonitoringSpec) -> Referen
     scores = with_probability(reference, registry_uri(monitored)).select("probability").persist()
     try:
         return ReferenceProfiles(
+            calibrator=_calibrator(monitored, usecase),
             data=data,
             scores=profile_reference(
                 scores,
@@ -131,6 +139,26 @@ def _profile(monitored: dict, usecase: UseCase, spec: MonitoringSpec) -> Referen
         )
     finally:
         scores.unpersist()
+
+
+def _calibrator(monitored: dict, usecase: UseCase) -> Calibrator:
+    """The version's score calibrator, fitted on its validation window (pinned features and labels):
+    rows it never trained on."""
+    windows = TimeWindows.from_tags(monitored["tags"])
+    validation = windows.validation(load_pinned(monitored["tags"], REFERENCE_TABLE), usecase.event_time)
+    labelled = labelled_rows(validation, load_pinned(monitored["tags"], LABELS_TABLE), usecase)
+    scored = with_probability(labelled, registry_uri(monitored))
+    frame = scored.select("probability", F.col(usecase.label.column).cast("int").alias("_y")).toPandas()
+    calibrator = fit_calibrator(frame["probability"].to_numpy(), frame["_y"].to_numpy())
+    logger.info(
+        "version %s: score calibrator %s (out-of-sample Brier %.4f -> %.4f on %d validation rows)",
+        monitored["version"],
+        "identity" if calibrator.identity else f"isotonic, {len(calibrator.knots_x)} knots",
+        calibrator.brier_before,
+        calibrator.brier_after,
+        calibrator.rows,
+    )
+    return calibrator
 
 
 def _profile_identity(monitored: dict, key: str) -> dict:
@@ -215,6 +243,41 @@ def performance_metrics(
                 for r in performance_rows(values, baseline, spec.performance)
             ]
     return rows
+
+
+def estimated_performance(
+    profiles: ReferenceProfiles, predictions: DataFrame, monitored: dict, usecase: dict, monitoring: dict
+) -> list[dict]:
+    """The deployed version's performance on this batch, estimated from its scores before any label
+    lands (CBPE with the version's calibrator)."""
+    spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
+    scores = scores_of(predictions, contract.batch.column, monitored["batch_id"], monitored["version"])
+    bins, confusion = expected_bins(
+        scores, contract.model.predicted_label, profiles.calibrator, spec.performance.score_bins
+    )
+    rows = estimated_rows(bins, confusion, spec.performance)
+    logger.info(
+        "batch %s, version %s: estimated %s",
+        monitored["batch_id"],
+        monitored["version"],
+        {r["metric"]: r["value"] for r in rows},
+    )
+    return [{**r, "batch_id": monitored["batch_id"], "model_version": monitored["version"]} for r in rows]
+
+
+def estimate_errors(performance: list[dict], estimated: list[dict], history: DataFrame | None) -> list[dict]:
+    """Realised − estimated for every window whose labels landed now and that was estimated when it
+    was monitored (stored in ``monitoring_metrics``) or in this run."""
+    windows = sorted({r["batch_id"] for r in performance})
+    earlier = []
+    if history is not None and windows:
+        earlier = [
+            r.asDict()
+            for r in history.filter((F.col("kind") == ESTIMATED) & F.col("batch_id").isin(windows))
+            .select("batch_id", "model_version", "kind", "metric", "value")
+            .collect()
+        ]
+    return estimation_errors(performance, [*earlier, *estimated])
 
 
 def monitoring_report(

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from lakehouse_mlops.pipelines.monitoring import statistics as st
 from lakehouse_mlops.pipelines.monitoring.config import Performance
 from lakehouse_mlops.pipelines.monitoring.drift import INSUFFICIENT, metric
+from lakehouse_mlops.pipelines.monitoring.estimation import binned_average_precision
 
 PERFORMANCE = "performance"
 
@@ -57,6 +58,7 @@ def _metrics(rows: list, settings: Performance) -> dict:
     return {
         "rows": float(n),
         "roc_auc": st.binned_roc_auc(positives, size - positives),
+        "pr_auc": binned_average_precision(positives, size - positives),
         "brier": float(sum(r["squared_error"] for r in rows) / n),
         "ece": st.expected_calibration_error(
             c_score[filled] / c_rows[filled], c_pos[filled] / c_rows[filled], c_rows[filled]
@@ -76,7 +78,7 @@ def performance_rows(measured: dict, baseline: dict, settings: Performance) -> l
     sizes = {"current_rows": n}
     rows = [
         metric(PERFORMANCE, "model", name, measured[name], **sizes)
-        for name in ("roc_auc", "brier", "ece", "positive_rate", "predicted_rate", "rows")
+        for name in ("roc_auc", "pr_auc", "brier", "ece", "positive_rate", "predicted_rate", "rows")
     ]
     if n < settings.min_labelled_rows:
         return [*rows, metric(PERFORMANCE, "model", "breach", None, status=INSUFFICIENT, **sizes)]

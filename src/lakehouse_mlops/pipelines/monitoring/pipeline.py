@@ -48,6 +48,24 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="measure_performance",
             ),
             node(
+                nodes.estimated_performance,
+                [
+                    "monitoring_reference_profiles",
+                    "ml_predictions",
+                    "monitored_model",
+                    "params:usecase",
+                    "params:monitoring",
+                ],
+                "estimated_rows",
+                name="estimate_performance",
+            ),
+            node(
+                nodes.estimate_errors,
+                ["performance_rows", "estimated_rows", "monitoring_history"],
+                "estimation_error_rows",
+                name="compare_estimates_with_labels",
+            ),
+            node(
                 decision.signals,
                 ["drift_rows", "performance_rows", "monitored_model", "params:monitoring"],
                 "window_signals",
@@ -67,7 +85,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 decision.metrics_table,
-                ["drift_rows", "performance_rows", "monitoring_decision"],
+                [
+                    "drift_rows",
+                    "performance_rows",
+                    "monitoring_decision",
+                    "estimated_rows",
+                    "estimation_error_rows",
+                ],
                 "ml_monitoring_metrics",
                 name="store_metrics",
             ),

@@ -25,6 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec
 from lakehouse_mlops.pipelines.monitoring.drift import DATA_DRIFT, PREDICTION_DRIFT
+from lakehouse_mlops.pipelines.monitoring.estimation import Calibrator
 from lakehouse_mlops.pipelines.monitoring.profiles import (
     BucketStats,
     CategoricalProfile,
@@ -42,8 +43,12 @@ PROFILE_SCHEMA = (
 )
 NUMERIC, CATEGORICAL, HISTOGRAM = "numeric", "categorical", "histogram"
 SCORE_HISTOGRAM = "score_histogram"
+#: the version's score calibrator: knots in ``splits`` (scores) and ``quantiles`` (probabilities),
+#: out-of-sample Brier score without / with it in ``mean`` / ``std``; feature type isotonic | identity
+SCORE_CALIBRATION = "score_calibration"
+ISOTONIC, IDENTITY = "isotonic", "identity"
 #: bumped when the meaning of a stored profile changes (older profiles are then recomputed)
-PROFILE_FORMAT = 1
+PROFILE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class ReferenceProfiles:
     scores: ReferenceProfile  # the version's scores ("probability")
     score_edges: np.ndarray  # the score histogram's bin edges
     score_counts: np.ndarray  # the reference's scores per histogram bin
+    calibrator: Calibrator = Calibrator()  # scores → probabilities, fitted on the validation window
 
 
 def settings_key(
@@ -122,6 +128,19 @@ def profile_rows(profiles: ReferenceProfiles, identity: dict) -> list[dict]:
         splits=[float(e) for e in profiles.score_edges],
         bucket_counts=[int(n) for n in profiles.score_counts],
     )
+    calibrator = profiles.calibrator
+    add(
+        SCORE_CALIBRATION,
+        "probability",
+        0,
+        IDENTITY if calibrator.identity else ISOTONIC,
+        rows=calibrator.rows,
+        non_null=calibrator.rows,
+        mean=_stored(calibrator.brier_before),
+        std=_stored(calibrator.brier_after),
+        splits=list(calibrator.knots_x),
+        quantiles=list(calibrator.knots_y),
+    )
     return rows
 
 
@@ -145,11 +164,19 @@ def profiles_from_rows(rows: list[dict]) -> ReferenceProfiles:
     """The profiles back from the rows of one (version, settings key), in the features' order."""
     ordered = sorted(rows, key=lambda r: (r["kind"], r["position"]))
     histogram = next(r for r in ordered if r["kind"] == SCORE_HISTOGRAM)
+    calibration = next(r for r in ordered if r["kind"] == SCORE_CALIBRATION)
     return ReferenceProfiles(
         data=_profile([r for r in ordered if r["kind"] == DATA_DRIFT]),
         scores=_profile([r for r in ordered if r["kind"] == PREDICTION_DRIFT]),
         score_edges=np.asarray(histogram["splits"], dtype=float),
         score_counts=np.asarray(histogram["bucket_counts"], dtype=float),
+        calibrator=Calibrator(
+            tuple(calibration["splits"] or ()),
+            tuple(calibration["quantiles"] or ()),
+            _read(calibration["mean"]),
+            _read(calibration["std"]),
+            int(calibration["rows"] or 0),
+        ),
     )
 
 

@@ -1,0 +1,91 @@
+"""Estimated performance of the deployed version on a window whose labels have not landed (CBPE on
+Spark), and, once they land, how far the estimate was from the realised value.
+
+Spark reduces the window's scores to counts and score sums per fine score bin and predicted label
+(one small aggregate); the version's calibrator maps each bin's mean score to a probability, and
+``estimation`` turns the expected counts into ROC AUC, PR AUC (average precision), precision and
+recall, each with its sampling band.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from lakehouse_mlops.pipelines.monitoring import estimation as est
+from lakehouse_mlops.pipelines.monitoring.config import Performance
+from lakehouse_mlops.pipelines.monitoring.drift import INSUFFICIENT, metric
+from lakehouse_mlops.pipelines.monitoring.performance import PERFORMANCE
+
+ESTIMATED = "estimated_performance"
+#: estimated metric → the realised metric it is compared with once labels land
+REALISED_OF = {"roc_auc": "roc_auc", "pr_auc": "pr_auc", "positive_rate": "positive_rate"}
+ESTIMATION_ERROR = "estimation_error"
+
+
+def expected_bins(
+    scores: DataFrame, predicted: str, calibrator: est.Calibrator, bins: int
+) -> tuple[est.ExpectedBins, est.ExpectedConfusion]:
+    """``scores`` has ``probability`` and the 0/1 predicted label ``predicted``: the expected
+    positives per score bin, and the expected confusion matrix at the model's predictions."""
+    index = F.least(F.floor(F.col("probability") * bins), F.lit(bins - 1)).cast("int")
+    rows = (
+        scores.groupBy(index.alias("_bin"), F.col(predicted).cast("int").alias("_predicted"))
+        .agg(F.count(F.lit(1)).alias("rows"), F.sum("probability").alias("score_sum"))
+        .collect()
+    )
+    size, expected = np.zeros(bins), np.zeros(bins)
+    split = {0: [0.0, 0.0], 1: [0.0, 0.0]}  # predicted → [rows, expected positives]
+    for r in rows:
+        calibrated = float(calibrator.apply(np.array([r["score_sum"] / r["rows"]]))[0])
+        size[r["_bin"]] += r["rows"]
+        expected[r["_bin"]] += r["rows"] * calibrated
+        split[int(r["_predicted"] or 0)][0] += r["rows"]
+        split[int(r["_predicted"] or 0)][1] += r["rows"] * calibrated
+    confusion = est.expected_confusion(split[1][0], split[1][1], split[0][0], split[0][1])
+    return est.ExpectedBins(size, expected), confusion
+
+
+def estimated_rows(
+    bins: est.ExpectedBins, confusion: est.ExpectedConfusion, settings: Performance
+) -> list[dict]:
+    """Estimated metrics with their sampling bands (``<metric>_band``, one standard error)."""
+    n = int(bins.rows.sum())
+    sizes = {"current_rows": n}
+    if n < settings.min_labelled_rows:
+        return [metric(ESTIMATED, "model", "roc_auc", None, status=INSUFFICIENT, **sizes)]
+    positives, negatives = float(bins.expected_positives.sum()), float(bins.expected_negatives.sum())
+    roc = est.estimated_roc_auc(bins)
+    values = {
+        "roc_auc": roc,
+        "roc_auc_band": est.auc_standard_error(roc, positives, negatives),
+        "pr_auc": est.estimated_average_precision(bins),
+        "precision": confusion.precision,
+        "precision_band": est.proportion_standard_error(
+            confusion.precision, confusion.true_positives + confusion.false_positives
+        ),
+        "recall": confusion.recall,
+        "recall_band": est.proportion_standard_error(confusion.recall, positives),
+        "positive_rate": positives / n,
+    }
+    return [metric(ESTIMATED, "model", name, value, **sizes) for name, value in values.items()]
+
+
+def estimation_errors(realised: list[dict], estimates: list[dict]) -> list[dict]:
+    """realised − estimated, per window and version where both exist (``estimates``: rows of kind
+    ``estimated_performance`` stored when the window was monitored)."""
+    estimated = {
+        (r["batch_id"], r["model_version"], r["metric"]): r["value"]
+        for r in estimates
+        if r["kind"] == ESTIMATED and r["value"] is not None
+    }
+    rows = []
+    for r in realised:
+        if r["kind"] != PERFORMANCE or r["metric"] not in REALISED_OF or r["value"] is None:
+            continue
+        guess = estimated.get((r["batch_id"], r["model_version"], REALISED_OF[r["metric"]]))
+        if guess is not None:
+            error = metric(ESTIMATED, "model", f"{ESTIMATION_ERROR}.{r['metric']}", r["value"] - guess)
+            rows.append({**error, "batch_id": r["batch_id"], "model_version": r["model_version"]})
+    return rows
