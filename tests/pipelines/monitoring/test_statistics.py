@@ -68,6 +68,9 @@ def test_jensen_shannon_and_chi_square_match_scipy(spark):
     assert drift["jensen_shannon"]["value"] == pytest.approx(
         distance.jensenshannon(p / p.sum(), q / q.sum(), base=2), abs=1e-6
     )
+    assert drift["total_variation"]["value"] == pytest.approx(0.5 * np.abs(p / p.sum() - q / q.sum()).sum())
+    assert drift["l_infinity"]["value"] == pytest.approx(np.abs(p / p.sum() - q / q.sum()).max())
+    assert drift["jensen_shannon"]["flagged"] and not drift["total_variation"]["flagged"]
     table = pd.crosstab(np.r_[np.zeros(len(ref)), np.ones(len(cur))], np.r_[ref["c"], cur["c"]])
     chi2 = stats.chi2_contingency(table.to_numpy(), correction=False)
     assert drift["chi_square"]["value"] == pytest.approx(chi2.statistic, rel=1e-9)
@@ -121,3 +124,19 @@ def test_a_feature_without_reference_values_is_insufficient_not_an_error(spark):
     constant = {(r["kind"], r["metric"]): r for r in rows if r["feature"] == "constant"}
     assert constant["data_quality", "out_of_range_share"]["value"] == pytest.approx(0.5)  # the 2.0s
     assert constant["data_drift", "drift_detected"]["flagged"]
+
+
+def test_the_configured_categorical_distance_decides_drift(spark):
+    rng = np.random.default_rng(4)
+    # every share moves by 0.08: Jensen–Shannon (~0.14) and total variation (0.16) pass 0.1, L∞ does not
+    ref = pd.DataFrame({"c": rng.choice(list("abcd"), 20_000, p=[0.25, 0.25, 0.25, 0.25])})
+    cur = pd.DataFrame({"c": rng.choice(list("abcd"), 20_000, p=[0.33, 0.17, 0.33, 0.17])})
+    frames = spark.createDataFrame(ref), spark.createDataFrame(cur)
+    for distance_name, drifted in (
+        ("jensen_shannon", True),
+        ("total_variation", True),
+        ("l_infinity", False),
+    ):
+        spec = parse_monitoring({"categorical": {"distance": distance_name}})
+        drift = by_metric(categorical_drift_rows(*frames, ["c"], spec), "c")
+        assert drift["drift_detected"]["flagged"] == drifted, distance_name

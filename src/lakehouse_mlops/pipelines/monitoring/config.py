@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from lakehouse_mlops.framework.config import StrictModel, parse_config
 
@@ -19,8 +19,16 @@ class NumericDrift(StrictModel):
 
 
 class CategoricalDrift(StrictModel):
+    distance: Literal["jensen_shannon", "total_variation", "l_infinity"] = "jensen_shannon"
     js_threshold: float = 0.1
+    tv_threshold: float = 0.1
+    linf_threshold: float = 0.1
     alpha: float = 0.01
+
+    def threshold(self, distance: str) -> float:
+        return {"jensen_shannon": self.js_threshold, "total_variation": self.tv_threshold}.get(
+            distance, self.linf_threshold
+        )
 
 
 class Quality(StrictModel):

@@ -50,7 +50,7 @@ def drift_rows(
 ) -> list[dict]:
     """Drift and quality of the current window against the reference's profile: numeric columns
     (KS, normalised Wasserstein, PSI; nulls, out of range) and categorical ones (Jensen–Shannon,
-    chi-square; nulls, unseen categories).
+    total-variation and L∞ distances, chi-square; nulls, unseen categories).
 
     One Spark job: each reference bucket's count and sum of values in the current window, and its
     categories; the current window needs no quantile sketch of its own.
@@ -217,13 +217,27 @@ def _categorical_feature(
     if ref.non_null < spec.min_reference_rows or cur.non_null < spec.min_current_rows:
         return [_insufficient(DATA_DRIFT, column, ref.non_null, cur.non_null), *quality]
     settings = spec.categorical
-    js = st.jensen_shannon(ref_counts, cur_counts)
     chi2, p_value = st.chi_square(ref_counts, cur_counts)
-    drift = js >= settings.js_threshold and p_value < settings.alpha
+    distances = {
+        "jensen_shannon": st.jensen_shannon(ref_counts, cur_counts),
+        "total_variation": st.total_variation(ref_counts, cur_counts),
+        "l_infinity": st.l_infinity(ref_counts, cur_counts),
+    }
+    # every distance is reported against its threshold; the configured one decides, with the test
+    drift = distances[settings.distance] >= settings.threshold(settings.distance) and p_value < settings.alpha
     return [
-        metric(
-            DATA_DRIFT, column, "jensen_shannon", js, threshold=settings.js_threshold, flagged=drift, **sizes
-        ),
+        *[
+            metric(
+                DATA_DRIFT,
+                column,
+                name,
+                value,
+                threshold=settings.threshold(name),
+                flagged=drift and name == settings.distance,
+                **sizes,
+            )
+            for name, value in distances.items()
+        ],
         metric(DATA_DRIFT, column, "chi_square", chi2, p_value=p_value, threshold=settings.alpha, **sizes),
         metric(DATA_DRIFT, column, "drift_detected", float(drift), flagged=drift, **sizes),
         *quality,

@@ -84,6 +84,17 @@ def jensen_shannon(reference_counts: np.ndarray, current_counts: np.ndarray) -> 
     return float(distance.jensenshannon(shares(reference_counts), shares(current_counts), base=2))
 
 
+def total_variation(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
+    """Total-variation distance ½ Σ |p − q| (in [0, 1]): the largest difference in probability any
+    set of categories can have between the windows."""
+    return float(0.5 * np.sum(np.abs(shares(reference_counts) - shares(current_counts))))
+
+
+def l_infinity(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
+    """L∞ distance max |p − q|: the largest change of one category's share."""
+    return float(np.max(np.abs(shares(reference_counts) - shares(current_counts))))
+
+
 def chi_square(reference_counts: np.ndarray, current_counts: np.ndarray) -> tuple[float, float]:
     """Chi-square test of homogeneity on the 2 × k table (categories seen in either window)."""
     table = np.vstack([reference_counts, current_counts]).astype(float)
