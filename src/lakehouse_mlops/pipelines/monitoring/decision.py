@@ -26,7 +26,7 @@ SUMMARY = "summary"
 METRIC_SCHEMA = (
     "batch_id string, monitored_batch_id string, model_name string, model_version string, kind string, "
     "feature string, metric string, value double, threshold double, p_value double, flagged boolean, "
-    "status string, reference_rows long, current_rows long, computed_at timestamp"
+    "status string, reference_rows long, current_rows long, computed_at timestamp, alpha double"
 )
 
 

@@ -32,8 +32,9 @@ def metric(kind: str, feature: str, name: str, value: float, **extra) -> dict:
         "feature": feature,
         "metric": name,
         "value": None if value is None or np.isnan(value) else float(value),
-        "threshold": None,
+        "threshold": None,  # the effect-size threshold (a statistic's own bar)
         "p_value": None,
+        "alpha": None,  # the significance level the p-value is compared with
         "flagged": False,
         "status": OK,
         "reference_rows": None,
@@ -131,7 +132,7 @@ def _numeric_feature(  # noqa: PLR0913 - one feature's profiles and counts
     w_flag = significant and wasserstein >= settings.wasserstein_threshold
     psi_flag = significant and psi >= settings.psi_threshold
     return [
-        metric(kind, column, "ks", ks, p_value=p_value, threshold=settings.alpha, **sizes),
+        metric(kind, column, "ks", ks, p_value=p_value, alpha=settings.alpha, **sizes),
         metric(
             kind,
             column,
@@ -238,7 +239,7 @@ def _categorical_feature(
             )
             for name, value in distances.items()
         ],
-        metric(DATA_DRIFT, column, "chi_square", chi2, p_value=p_value, threshold=settings.alpha, **sizes),
+        metric(DATA_DRIFT, column, "chi_square", chi2, p_value=p_value, alpha=settings.alpha, **sizes),
         metric(DATA_DRIFT, column, "drift_detected", float(drift), flagged=drift, **sizes),
         *quality,
     ]

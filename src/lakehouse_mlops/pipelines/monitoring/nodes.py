@@ -280,12 +280,13 @@ def estimate_errors(performance: list[dict], estimated: list[dict], history: Dat
     return estimation_errors(performance, [*earlier, *estimated])
 
 
-def monitoring_report(
+def monitoring_report(  # noqa: PLR0913 - the run's rows, the history, the decision, the histogram
     drift_rows: list[dict],
     performance: list[dict],
     history: DataFrame | None,
     decision: dict,
     histogram: dict,
+    estimated: list[dict],
 ) -> tuple[str, dict[str, str], plt.Figure, plt.Figure]:
     """The HTML report (latest, logged to MLflow), the same page for the per-batch archive, and the
     per-feature drift and performance-over-time plots on their own."""
@@ -308,7 +309,7 @@ def monitoring_report(
     }
     drift = pd.DataFrame(drift_rows)
     plots = report.figures(drift, timeline, histogram, baselines)
-    page = report.render(decision, drift, timeline, plots)
+    page = report.render(decision, drift, timeline, plots, pd.DataFrame(estimated))
     return page, {decision["batch_id"]: page}, plots["drift"], plots["performance"]
 
 

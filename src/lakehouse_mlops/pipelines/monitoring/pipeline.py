@@ -109,6 +109,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "monitoring_history",
                     "monitoring_decision",
                     "score_histograms",
+                    "estimated_rows",
                 ],
                 [
                     "monitoring_report",

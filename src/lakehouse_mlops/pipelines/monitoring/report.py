@@ -79,23 +79,53 @@ def figures(
     }
 
 
+#: the drift tables' columns: an effect size is read against its threshold, a test's p-value against
+#: alpha — two different things, shown apart
+DRIFT_COLUMNS = {
+    "feature": "feature",
+    "metric": "metric",
+    "value": "value",
+    "threshold": "effect threshold",
+    "p_value": "p-value",
+    "alpha": "alpha",
+    "flagged": "flagged",
+    "status": "status",
+    "reference_rows": "reference rows",
+    "current_rows": "current rows",
+}
+
+
+def drift_table(drift: pd.DataFrame, kind: str) -> pd.DataFrame:
+    rows = drift[drift["kind"] == kind].reindex(columns=list(DRIFT_COLUMNS))
+    return rows.rename(columns=DRIFT_COLUMNS)
+
+
+def estimated_table(estimated: pd.DataFrame) -> pd.DataFrame:
+    """Each estimated metric with its one-standard-error band."""
+    if estimated.empty:
+        return estimated
+    values = dict(zip(estimated["metric"], estimated["value"], strict=True))
+    names = [m for m in values if not m.endswith("_band") and "." not in m]
+    return pd.DataFrame(
+        {
+            "metric": names,
+            "estimated": [values[m] for m in names],
+            "± band (1 SE)": [values.get(f"{m}_band") for m in names],
+        }
+    )
+
+
 def render(
-    decision: dict, drift: pd.DataFrame, performance: pd.DataFrame, plots: dict[str, plt.Figure]
+    decision: dict,
+    drift: pd.DataFrame,
+    performance: pd.DataFrame,
+    plots: dict[str, plt.Figure],
+    estimated: pd.DataFrame | None = None,
 ) -> str:
-    shown = [
-        "feature",
-        "metric",
-        "value",
-        "threshold",
-        "p_value",
-        "flagged",
-        "status",
-        "reference_rows",
-        "current_rows",
-    ]
-    data_drift = drift[drift["kind"] == "data_drift"][shown]
-    quality = drift[(drift["kind"] == "data_quality")][shown]
-    prediction = drift[drift["kind"] == "prediction_drift"][shown]
+    data_drift = drift_table(drift, "data_drift")
+    quality = drift_table(drift, "data_quality")
+    prediction = drift_table(drift, "prediction_drift")
+    estimated = estimated_table(estimated if estimated is not None else pd.DataFrame())
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in decision["reasons"])
     latest = (
         performance[performance["batch_id"] == performance["batch_id"].max()]
@@ -116,6 +146,10 @@ def render(
         "<h2>Prediction drift</h2>",
         figure_html(plots["scores"], "score distribution"),
         table_html(prediction),
+        "<h2>Estimated performance (from the scores, before labels land)</h2>",
+        table_html(estimated)
+        if not estimated.empty
+        else "<p><em>not estimated: the window is smaller than min_labelled_rows</em></p>",
         "<h2>Performance over time</h2>",
         figure_html(plots["performance"], "performance over time"),
         table_html(latest[["batch_id", "model_version", "metric", "value", "threshold", "flagged", "status"]])
