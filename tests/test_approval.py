@@ -89,10 +89,10 @@ def test_approve_and_reject_record_who_when_why_and_recheck_the_gate(
     assert registry.alias_version(MODEL, registry.CHAMPION) == candidate
     assert registry.champion_history(MODEL)[-1]["reason"] == "approved: reviewed the gate report"
 
-    # the re-check is against the champion of now: an identical model no longer beats it
+    # the re-check is against the champion of now: an identical model does not beat it by 0.01
     second = register_copy_of("1")
     run_pipeline(project, "promotion", {"promotion": {"candidate_version": second}})
-    write_gate(project, beat_champion_by=0.0)
+    write_gate(project, beat_champion_by=0.01)
     kedro(project, "approve", second, "--reason", "looks fine")
     assert registry.alias_version(MODEL, registry.CHAMPION) == candidate
     assert registry.version_tags(MODEL, second)["gate.decision"] == "reject"

@@ -36,6 +36,7 @@ MODEL = parse_usecase(PARAMS["usecase"]).model.registered_name
             r"delta.deletedFileRetentionDuration is '7 days'; write it as 'interval <N> hours\|days\|weeks'",
         ),
         ({"table_properties": {"delta.checkpointInterval": "ten"}}, "checkpointInterval is 'ten'"),
+        ({"table_properties": {"delta.x": "a' b"}}, "values hold no quote"),
     ],
 )
 def test_bad_maintenance_entries_fail_when_the_catalog_loads(entry, match):

@@ -17,6 +17,7 @@ CHECKPOINT_INTERVAL = "delta.checkpointInterval"
 DEFAULT_HOURS = {LOG_RETENTION: 30 * 24.0, FILE_RETENTION: 7 * 24.0}
 INTERVAL = re.compile(r"interval\s+(\d+)\s+(hour|day|week)s?", re.IGNORECASE)
 UNIT_HOURS = {"hour": 1, "day": 24, "week": 168}
+PROPERTY_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 MAINTENANCE_KEYS = ("optimize_min_small_files", "small_file_mb", "vacuum")
 
 
@@ -62,6 +63,12 @@ def parse_maintenance(raw: dict[str, Any] | None, filepath: str) -> MaintenanceS
 def check_table_properties(properties: dict[str, str], filepath: str) -> None:
     """Retention properties must be Delta intervals in hours, days or weeks; the checkpoint interval
     a positive integer (Delta would accept some bad values and fail on the next write)."""
+    for key, value in properties.items():
+        if not PROPERTY_KEY.fullmatch(str(key)) or "'" in str(value) or "\\" in str(value):
+            raise DatasetError(
+                f"Delta table '{filepath}': table_properties.{key} = {value!r}: keys are dotted identifiers "
+                "and values hold no quote or backslash"
+            )
     for key in (LOG_RETENTION, FILE_RETENTION):
         if key in properties and not INTERVAL.fullmatch(str(properties[key]).strip()):
             raise DatasetError(
