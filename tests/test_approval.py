@@ -14,18 +14,21 @@ from pyspark.sql import functions as F
 
 from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.ops.cli import cli
-from lakehouse_mlops.ops.loop import CycleResult
+from lakehouse_mlops.ops.loop import CycleResult, Loop
 from tests.conftest import project_parameters, run_pipeline
 from tests.small_lakehouse import PROMOTION_BARS, copy_lakehouse
 
 MODEL = project_parameters()["usecase"]["model"]["registered_name"]
 
 
-def test_the_cycle_reports_a_candidate_awaiting_approval():
+def test_the_cycle_reports_a_candidate_awaiting_approval_and_does_not_rescore():
     result = CycleResult("2013-06", decision="retrain", scored_by="1", deployed="1", retrained_version="2")
     result.awaiting_approval = True
     assert "retrained version 2, awaiting approval (kedro approve 2 --reason ...)" in result.headline()
     assert "not promoted" not in result.headline()
+
+    # no re-scoring: the loop's inference runs only for a new champion (Loop.run is never reached)
+    assert Loop._rescore(None, "2013-06", result) == "skipped: version 2 is awaiting approval"
 
 
 @pytest.mark.parametrize(("env", "required"), [("local", False), ("staging", True), ("prod", True)])
@@ -109,3 +112,16 @@ def test_approve_and_reject_record_who_when_why_and_recheck_the_gate(
     for row in rows:
         print(row["candidate_version"], row["champion_version"], row["decision"], row["decided_by"],
               row["decided_at"], row["reasons"])
+
+
+def test_status_shows_the_version_awaiting_approval(monkeypatch):
+    from lakehouse_mlops.ops import operations
+
+    held = {registry.CHAMPION: "1", registry.CHALLENGER: "2", registry.PENDING: "2"}
+    monkeypatch.setattr(registry, "aliases", lambda name: held)
+    tags = {"gate.decision": "awaiting_approval"}
+    monkeypatch.setattr(registry, "version_tags", lambda name, version: tags)
+    monkeypatch.setattr(registry, "champion_history", lambda name: [])
+    lines = list(operations.status_lines(MODEL))
+    assert f"approved_pending {MODEL} version 2" in lines
+    assert "    gate.decision          awaiting_approval" in lines
