@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 from kedro.io.core import DatasetError
 from mlflow.tracking import MlflowClient
 
@@ -15,12 +17,14 @@ from lakehouse_mlops.framework.datasets import DeltaSparkDataset
 from lakehouse_mlops.framework.maintenance import RETENTION_CHECK, guard_hours, guarded_properties
 from lakehouse_mlops.framework.usecase import parse_usecase
 from lakehouse_mlops.ops import operations
+from lakehouse_mlops.ops.cli import cli
 from lakehouse_mlops.pipelines.monitoring.nodes import reference_profiles, reference_window
-from tests.conftest import project_parameters
+from tests.conftest import PROJECT_ROOT, project_parameters
 from tests.small_lakehouse import copy_own_lakehouse, make_loop
 
 PARAMS = project_parameters()
 MODEL = parse_usecase(PARAMS["usecase"]).model.registered_name
+USECASE = parse_usecase(PARAMS["usecase"]).name
 
 
 # -- what the catalog declares -------------------------------------------------------------------
@@ -71,24 +75,37 @@ def registered_versions() -> list[str]:
     return sorted((v.version for v in MlflowClient().search_model_versions(f"name='{MODEL}'")), key=int)
 
 
-def maintain_with_zero_retention(project: Path) -> list:
-    reports = make_loop(project).maintain(retain_hours=0, echo=print)
-    assert any(r.optimized for r in reports) and sum(r.bytes_freed for r in reports) > 0, reports
-    return reports
+#: the tables the model versions pin (lineage) and read back (reproduce, the monitoring reference)
+PINNED_TABLES = ["gold_features", "gold_labels"]
+
+
+def own_small_lakehouse(template: Path, target: Path) -> Path:
+    """A copy to vacuum, whose pinned tables are compacted from 2 small files on (catalog override)."""
+    project = copy_own_lakehouse(template, target, MODEL)
+    catalog = yaml.safe_load((PROJECT_ROOT / f"conf/base/usecases/{USECASE}/catalog.yml").read_text())
+    entries = {n: {**catalog[n], "maintenance": {"optimize_min_small_files": 2}} for n in PINNED_TABLES}
+    (project / "conf" / "local" / "catalog_maintenance.yml").write_text(yaml.safe_dump(entries))
+    return project
 
 
 @pytest.mark.integration
 def test_reproduce_and_monitoring_after_vacuum_with_zero_retention(
     replayed_lakehouse, tmp_path, unchecked_retention
 ):
-    project = copy_own_lakehouse(replayed_lakehouse[0], tmp_path, MODEL)
+    project = own_small_lakehouse(replayed_lakehouse[0], tmp_path)
     versions = registered_versions()
     assert len(versions) >= 2, versions
-    reports = maintain_with_zero_retention(project)
-    assert any(r.pinned_version is not None for r in reports)
+    args = ["maintain", *PINNED_TABLES, "--retain-hours", "0", "--conf-source", str(project / "conf")]
+    result = CliRunner().invoke(cli, args)
+    print(result.output)
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.split(" ")[0] in PINNED_TABLES]
+    assert len(lines) == 2, result.output
+    assert all("optimized, vacuum" in line and "guard: v0 pinned" in line for line in lines), lines
     for version in versions:
-        result = operations.reproduce(MODEL, version, PARAMS["training"], PARAMS["usecase"])
-        assert abs(result["difference"]) < 0.005, result
+        reproduced = operations.reproduce(MODEL, version, PARAMS["training"], PARAMS["usecase"])
+        print(reproduced)
+        assert abs(reproduced["difference"]) < 0.005, reproduced
     oldest = versions[0]
     tags = registry.version_tags(MODEL, oldest)
     monitored = {"name": MODEL, "version": oldest, "batch_id": "x", "tags": tags}
@@ -101,11 +118,14 @@ def test_reproduce_and_monitoring_after_vacuum_with_zero_retention(
 def test_without_the_guard_the_same_vacuum_breaks_reproduce(
     replayed_lakehouse, tmp_path, unchecked_retention, monkeypatch
 ):
-    project = copy_own_lakehouse(replayed_lakehouse[0], tmp_path, MODEL)
+    project = own_small_lakehouse(replayed_lakehouse[0], tmp_path)
     monkeypatch.setattr("lakehouse_mlops.ops.maintain.pinned_versions", lambda *_: {})
-    maintain_with_zero_retention(project)
-    with pytest.raises(Exception, match=r"FileNotFound|FILE_NOT_EXIST|does not exist"):
+    reports = make_loop(project).maintain(retain_hours=0, tables=PINNED_TABLES)
+    assert all(r.optimized and r.pinned_version is None for r in reports) and len(reports) == 2
+    assert sum(r.bytes_freed for r in reports) > 0
+    with pytest.raises(Exception, match=r"FileNotFound|FILE_NOT_EXIST|does not exist") as failure:
         operations.reproduce(MODEL, registered_versions()[0], PARAMS["training"], PARAMS["usecase"])
+    print(str(failure.value)[:1500])
 
 
 @pytest.mark.parametrize("after_cycle", [False, True])
@@ -124,7 +144,7 @@ def test_the_cycle_ends_with_maintenance_only_when_conf_says_so(after_cycle, mon
     context = SimpleNamespace(catalog=None, params={"maintenance": {"after_cycle": after_cycle}})
     note = Loop._maintain(None, context, MODEL)
     if after_cycle:
-        assert done == [[MODEL]] and note == "1 table(s): files on disk 24 -> 1, 2048 bytes freed"
+        assert done == [[MODEL]] and note == "1 table(s): data files on disk 24 -> 1, 2048 bytes freed"
     else:
         assert done == [] and note == "skipped: maintenance.after_cycle is false"
     assert report.line().startswith("gold_x") and "guard: v3 pinned" in report.line()

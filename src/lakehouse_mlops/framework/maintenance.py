@@ -188,11 +188,12 @@ def _live_file_sizes(spark: SparkSession, path: str) -> list[int]:
 
 
 def _disk(path: str) -> tuple[int, int]:
-    """Data files on storage (the log aside) and every byte under the table's folder."""
+    """The table's data files on storage, live or not (the log aside: VACUUM itself adds commits to
+    it), and their bytes."""
     fs, root = _filesystem(path)
     found = fs.find(root, detail=True)
-    data = [p for p in found if "/_delta_log/" not in p and p.endswith(".parquet")]
-    return len(data), sum(info["size"] for info in found.values())
+    data = [info["size"] for p, info in found.items() if "/_delta_log/" not in p and p.endswith(".parquet")]
+    return len(data), sum(data)
 
 
 def _filesystem(path: str) -> tuple[fsspec.AbstractFileSystem, str]:

@@ -253,6 +253,7 @@ def reject(version: str, reason: str, env: str | None, conf_source: str | None) 
 
 
 @cli.command()
+@click.argument("tables", nargs=-1)
 @click.option(
     "--retain-hours",
     type=float,
@@ -262,13 +263,13 @@ def reject(version: str, reason: str, env: str | None, conf_source: str | None) 
 )
 @ENV_OPTION
 @CONF_SOURCE_OPTION
-def maintain(retain_hours: float | None, env: str | None, conf_source: str | None) -> None:
-    """Apply every Delta table's declared properties, OPTIMIZE tables past their small-file bar, and
-    VACUUM with the declared retention, never removing a file that a registered model version or a
-    stored reference profile pins (the lineage guard). One line per table."""
+def maintain(tables: tuple[str, ...], retain_hours: float | None, env: str | None, conf_source: str | None):
+    """Apply every Delta table's (or only TABLES') declared properties, OPTIMIZE tables past their
+    small-file bar, and VACUUM with the declared retention, never removing a file that a registered
+    model version or a stored reference profile pins (the lineage guard). One line per table."""
     loop = _loop(env, conf_source, (), verbose=False)
     try:
-        loop.maintain(retain_hours, echo=click.echo)
+        loop.maintain(retain_hours, list(tables) or None, echo=click.echo)
     except LakehouseError as exc:
         _fail(exc)
 

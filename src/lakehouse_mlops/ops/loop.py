@@ -211,7 +211,12 @@ class Loop:
         return result
 
     # -- maintenance ----------------------------------------------------------------------------
-    def maintain(self, retain_hours: float | None = None, echo: Callable[[str], None] = print) -> list:
+    def maintain(
+        self,
+        retain_hours: float | None = None,
+        tables: list[str] | None = None,
+        echo: Callable[[str], None] = print,
+    ) -> list:
         """`kedro maintain`: every table compacted and vacuumed under the lineage guard, holding the
         lakehouse's lock like a cycle (no cycle writes while files are removed)."""
         from lakehouse_mlops.ops.maintain import maintain_lakehouse, totals
@@ -220,7 +225,7 @@ class Loop:
             session, context = self.context()
             with session:
                 name = parse_usecase(context.params["usecase"]).model.registered_name
-                reports = maintain_lakehouse(context.catalog, [name], retain_hours, echo=echo)
+                reports = maintain_lakehouse(context.catalog, [name], retain_hours, tables, echo=echo)
         echo(f"maintain: {totals(reports)}")
         return reports
 

@@ -7,7 +7,12 @@ from collections.abc import Callable
 
 from kedro.io import DataCatalog
 
-from lakehouse_mlops.framework.maintenance import TableReport, maintain_table, pinned_versions
+from lakehouse_mlops.framework.maintenance import (
+    MaintenanceError,
+    TableReport,
+    maintain_table,
+    pinned_versions,
+)
 from lakehouse_mlops.ops.tables import delta_datasets
 
 #: the stored reference profiles (source_table, source_version): pins of the guard besides the registry
@@ -18,18 +23,21 @@ def maintain_lakehouse(
     catalog: DataCatalog,
     model_names: list[str],
     retain_hours: float | None = None,
-    guard: bool = True,
+    tables: list[str] | None = None,
     echo: Callable[[str], None] = print,
 ) -> list[TableReport]:
-    """Maintain every Delta table of the catalog, one summary line each.
+    """Maintain every Delta table of the catalog (or only ``tables``), one summary line each.
 
-    ``retain_hours`` replaces the tables' declared VACUUM retention (the guard still widens it);
-    ``guard=False`` exists only so that a test can show what the guard prevents.
+    ``retain_hours`` replaces the tables' declared VACUUM retention (the guard still widens it).
     """
-    pins = pinned_versions(model_names, catalog.load(PROFILES_DATASET)) if guard else {}
+    found = delta_datasets(catalog)
+    unknown = sorted(set(tables or []) - set(found))
+    if unknown:
+        raise MaintenanceError(f"no Delta table {unknown} in the catalog; its tables are {sorted(found)}")
+    pins = pinned_versions(model_names, catalog.load(PROFILES_DATASET))
     reports = []
-    for name, dataset in delta_datasets(catalog).items():
-        if dataset.current_version() is None:
+    for name, dataset in found.items():
+        if (tables and name not in tables) or dataset.current_version() is None:
             continue
         reports.append(maintain_table(name, dataset, pins.get(dataset.filepath), retain_hours))
         echo(reports[-1].line())
@@ -40,4 +48,4 @@ def totals(reports: list[TableReport]) -> str:
     before = sum(r.disk_files_before for r in reports)
     after = sum(r.disk_files_after for r in reports)
     freed = sum(r.bytes_freed for r in reports)
-    return f"{len(reports)} table(s): files on disk {before} -> {after}, {freed} bytes freed"
+    return f"{len(reports)} table(s): data files on disk {before} -> {after}, {freed} bytes freed"
