@@ -148,3 +148,18 @@ def test_the_cycle_ends_with_maintenance_only_when_conf_says_so(after_cycle, mon
     else:
         assert done == [] and note == "skipped: maintenance.after_cycle is false"
     assert report.line().startswith("gold_x") and "guard: v3 pinned" in report.line()
+
+
+@pytest.mark.parametrize("checked", ["true", "false"])
+def test_a_retention_below_the_declared_one_needs_deltas_check_off(checked):
+    from types import SimpleNamespace
+
+    from lakehouse_mlops.framework.maintenance import MaintenanceError, _check_retention
+
+    spark = SimpleNamespace(conf=SimpleNamespace(get=lambda key, default: checked))
+    if checked == "true":
+        with pytest.raises(MaintenanceError, match=r"VACUUM retention 0h is below .* \(168h\)"):
+            _check_retention(spark, "gold_x", 0, 168)
+    else:
+        _check_retention(spark, "gold_x", 0, 168)
+    _check_retention(spark, "gold_x", 168, 168)
