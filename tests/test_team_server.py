@@ -348,7 +348,7 @@ def test_team_env_logs_through_kedro_as_ds(team, spark, monkeypatch, capfd, capl
 
 
 def test_secrets_never_reach_logs_or_errors(team, tmp_path):
-    assert team_server.PROTECTED_ALIASES == (registry.CHAMPION,)
+    assert team_server.PROTECTED_ALIASES == (registry.CHAMPION, registry.PENDING)
     server_log = team.log.read_text(errors="replace")
     assert team_server.READY_MESSAGE in server_log
     assert "refused POST" in server_log, "team_auth should log each refused champion move"
