@@ -57,11 +57,13 @@ class TableReport:
     disk_files_after: int
     bytes_freed: int
     optimized: bool
-    vacuum_hours: float | None  # None: not vacuumed
+    vacuum_hours: float | None  # None: not vacuumed (``no_vacuum`` says why)
     pinned_version: int | None
+    no_vacuum: str = ""
 
     def line(self) -> str:
-        vacuum = "no vacuum" if self.vacuum_hours is None else f"vacuum {self.vacuum_hours:g}h"
+        hours = self.vacuum_hours
+        vacuum = f"no vacuum ({self.no_vacuum})" if hours is None else f"vacuum {hours:g}h"
         guard = f" (guard: v{self.pinned_version} pinned)" if self.pinned_version is not None else ""
         return (
             f"{self.name:<28} live files {self.live_files_before:>4} -> {self.live_files_after:<4} "
@@ -141,16 +143,22 @@ def maintain_table(
     optimized = small >= spec.optimize_min_small_files
     if optimized:
         table.optimize().executeCompaction()
-    hours = None
-    if spec.vacuum:
+    hours, no_vacuum = None, "maintenance.vacuum: false"
+    # a data file on storage that the current version does not read (VACUUM's only prey) exists only
+    # after a compaction or when there are more data files than live ones
+    if spec.vacuum and not optimized and disk_before <= len(live):
+        no_vacuum = "every data file is live"
+    elif spec.vacuum:
         declared = _hours({**current, **changes}.get(FILE_RETENTION), FILE_RETENTION)
         hours = max(retain_hours if retain_hours is not None else declared, floor or 0.0)
         _check_retention(spark, name, hours, declared)
         table.vacuum(hours)
     disk_after, bytes_after = _disk(dataset.filepath)
+    # VACUUM never removes a live file: only a compaction changes them
+    live_after = len(_live_file_sizes(spark, dataset.filepath)) if optimized else len(live)
+    freed = bytes_before - bytes_after
     return TableReport(
-        name, len(live), len(_live_file_sizes(spark, dataset.filepath)), disk_before, disk_after,
-        bytes_before - bytes_after, optimized, hours, pinned,
+        name, len(live), live_after, disk_before, disk_after, freed, optimized, hours, pinned, no_vacuum
     )
 
 
