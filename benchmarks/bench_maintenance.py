@@ -102,9 +102,9 @@ def maintained(project: Path, guard: bool) -> tuple[float, float]:
     from lakehouse_mlops.framework.maintenance import RETENTION_CHECK, pinned_versions
     from lakehouse_mlops.ops.tables import delta_datasets
 
-    SparkSession.builder.getOrCreate().conf.set(RETENTION_CHECK, "false")
     loop = make_loop(project)
-    session, context = loop.context()
+    session, context = loop.context()  # starts Spark with Delta (the project's hook)
+    SparkSession.builder.getOrCreate().conf.set(RETENTION_CHECK, "false")
     with session:
         start = time.perf_counter()
         name = context.params["usecase"]["model"]["registered_name"]
