@@ -121,6 +121,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_stages.py    # 100k,1M; BENCH_SIZES=100000,1000000,10000000 opt-in
 	$(BIN)/python benchmarks/bench_drift.py     # builds 100k, repeats to 1M; Evidently part if importable
 	$(BIN)/python benchmarks/bench_growth.py
+	$(BIN)/python benchmarks/bench_maintenance.py   # kedro maintain: files/bytes, cycle time, the guard's cost
 
 # The deployable bundle in dist/ (wheel, .zip of it, conf tarball, spark-submit entry point).
 package: setup

@@ -86,6 +86,25 @@ def copy_lakehouse(template: Path, target: Path) -> Path:
     return make_sandbox(PROJECT_ROOT, target)
 
 
+def copy_own_lakehouse(template: Path, target: Path, model: str) -> Path:
+    """A copy of ``template`` whose model versions pin the copy's own tables (its lineage tags point into
+    ``target``), for tests and benchmarks that vacuum it: the template's files are never touched."""
+    from mlflow.tracking import MlflowClient
+
+    from lakehouse_mlops.framework.model_registry import LINEAGE_PREFIX
+
+    project = copy_lakehouse(template, target)
+    client = MlflowClient()
+    for version in client.search_model_versions(f"name='{model}'"):
+        for key, value in version.tags.items():
+            if key.startswith(LINEAGE_PREFIX) and key.endswith(".path"):
+                parts = Path(value).parts
+                inside = parts[len(parts) - parts[::-1].index("data") :]
+                moved = str(target / "data" / Path(*inside))
+                client.set_model_version_tag(model, version.version, key, moved)
+    return project
+
+
 def make_loop(project: Path, extra: dict | None = None):
     """The loop on a small lakehouse: fast training, test gate bars, small landings."""
     from lakehouse_mlops.ops.loop import Loop

@@ -64,8 +64,8 @@ def test_the_deployment_environments_exist():
 
 
 @pytest.mark.parametrize("env", DEPLOYED)
-def test_deployed_environment_changes_only_the_model_name_in_parameters(conf, env):
-    # soft merge: the env's one-key file keeps every other parameter of base and of the use case
+def test_deployed_environment_changes_only_the_model_name_and_approval_in_parameters(conf, env):
+    # soft merge: the env's one-key files keep every other parameter of base and of the use case
     params, base = conf[env]["parameters"], conf["base"]["parameters"]
     assert params.keys() == base.keys()
 
@@ -73,8 +73,10 @@ def test_deployed_environment_changes_only_the_model_name_in_parameters(conf, en
         return {**usecase, "model": {**usecase["model"], "registered_name": None}}
 
     assert without_model_name(params["usecase"]) == without_model_name(base["usecase"])
-    assert {k: v for k, v in params.items() if k != "usecase"} == {
-        k: v for k, v in base.items() if k != "usecase"
+    assert params["promotion"] == {**base["promotion"], "require_approval": True}
+    assert base["promotion"]["require_approval"] is False
+    assert {k: v for k, v in params.items() if k not in ("usecase", "promotion")} == {
+        k: v for k, v in base.items() if k not in ("usecase", "promotion")
     }
 
 

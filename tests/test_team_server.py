@@ -32,6 +32,9 @@ from mlflow.tracking import MlflowClient
 
 from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.framework.errors import ConfigError
+from lakehouse_mlops.framework.model_registry import RegistryError
+from lakehouse_mlops.ops import operations
+from lakehouse_mlops.pipelines.promotion.gate import PROMOTE
 from lakehouse_mlops.platform import team_server
 from tests.mlflow_store import active_store
 from tests.servers import free_port, serving
@@ -243,6 +246,32 @@ def test_only_ops_moves_champion_with_the_project_registry_code(team, tracking_a
     assert set_alias(team, "ds", registry.CHALLENGER, version) == 200
 
 
+def test_only_ops_approves_or_rejects_a_pending_candidate(team, tracking_at_team, spark):
+    version = register_version(team)
+    with team.as_user("ds"), pytest.raises(MlflowException, match="403|Permission denied"):
+        registry.set_pending(MODEL, version)  # what the gate does: an ops run, like moving champion
+    with team.as_user("ops"):
+        registry.set_pending(MODEL, version)
+    champion = alias_of(team, registry.CHAMPION)
+    verdict = {"decision": PROMOTE, "reasons": ["passes every bar"], "metrics": {}, "champion": champion,
+               "window_start": None, "window_end": None}  # the re-check's verdict (tests/test_approval.py)
+    attempts = {
+        "approve": lambda: operations.approve(MODEL, version, "looks good", lambda: verdict),
+        "reject": lambda: operations.reject(MODEL, version, "not convinced"),
+    }
+    for command, attempt in attempts.items():
+        with team.as_user("ds"), pytest.raises(RegistryError, match=f"'ds' may not {command} .*the ops role"):
+            attempt()
+    assert alias_of(team, registry.PENDING) == version and alias_of(team, registry.CHAMPION) == champion
+    with team.as_user("ops"):
+        move, rows = operations.approve(MODEL, version, "reviewed the report", lambda: verdict)
+    assert alias_of(team, registry.CHAMPION) == version and alias_of(team, registry.PENDING) is None
+    assert move["by"] == "ops" and move["previous"] == champion
+    row = rows.first()
+    assert (row["kind"], row["decision"], row["decided_by"]) == ("approval", "promote", "ops")
+    assert row["reasons"][0] == "approved: reviewed the report"
+
+
 def test_bootstrap_is_idempotent_and_rotates_passwords(team):
     names = team_server.team_names(team.project)
     # what the server bootstrapped is what these tests and the team env's clients use
@@ -319,7 +348,7 @@ def test_team_env_logs_through_kedro_as_ds(team, spark, monkeypatch, capfd, capl
 
 
 def test_secrets_never_reach_logs_or_errors(team, tmp_path):
-    assert team_server.PROTECTED_ALIASES == (registry.CHAMPION,)
+    assert team_server.PROTECTED_ALIASES == (registry.CHAMPION, registry.PENDING)
     server_log = team.log.read_text(errors="replace")
     assert team_server.READY_MESSAGE in server_log
     assert "refused POST" in server_log, "team_auth should log each refused champion move"

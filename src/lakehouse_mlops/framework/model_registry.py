@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,8 @@ from mlflow.tracking import MlflowClient
 from lakehouse_mlops.framework.errors import LakehouseError
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+#: the candidate that passed the gate and waits for `kedro approve` (promotion.require_approval)
+PENDING = "approved_pending"
 HISTORY_TAG = "champion_history"
 LINEAGE_PREFIX = "lineage."
 
@@ -46,6 +49,9 @@ def git_commit(path: Path | None = None) -> dict[str, str]:
 
 
 def actor() -> str:
+    """Who acts: the user signed in to the tracking server (MLFLOW_TRACKING_USERNAME), else the OS user."""
+    if os.environ.get("MLFLOW_TRACKING_USERNAME"):
+        return os.environ["MLFLOW_TRACKING_USERNAME"]
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -149,6 +155,15 @@ def _record_move(name: str, version: str, previous: str | None, who: str, why: s
     client.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history[-50:]))
     client.set_model_version_tag(name, version, "champion_since", move["at"])
     return move
+
+
+def set_pending(name: str, version: str) -> None:
+    """Point ``approved_pending`` at ``version`` (it passed the gate and waits for an operator)."""
+    MlflowClient().set_registered_model_alias(name, PENDING, version)
+
+
+def clear_pending(name: str) -> None:
+    MlflowClient().delete_registered_model_alias(name, PENDING)
 
 
 def version_tags(name: str, version: str) -> dict[str, str]:

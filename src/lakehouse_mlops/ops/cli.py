@@ -203,6 +203,77 @@ def rollback(reason: str, env: str | None, conf_source: str | None) -> None:
         click.echo(f"champion {move['previous']} -> {move['version']} (rollback: {reason})")
 
 
+def _approval(version: str, reason: str, env: str | None, conf_source: str | None, approved: bool) -> None:
+    """`kedro approve` and `kedro reject`: the decision row is saved once the registry took the move."""
+    from lakehouse_mlops.pipelines import promotion  # Spark only when needed
+
+    with _context(env, conf_source=conf_source) as (_, context):
+        catalog, params, name = context.catalog, context.params, _model_name(context)
+
+        def recheck() -> dict:
+            features, labels = catalog.load("gold_features"), catalog.load("gold_labels")
+            return promotion.rejudge(features, labels, params["usecase"], params["promotion"], version)
+
+        try:
+            if approved:
+                move, rows = operations.approve(name, version, reason, recheck)
+            else:
+                move, rows = None, operations.reject(name, version, reason)
+        except LakehouseError as exc:
+            _fail(exc)
+        catalog.save("ml_decisions", rows)
+        row = rows.first()
+        click.echo(f"version {version}: {row['kind']} {row['decision']} by {row['decided_by']}: "
+                   f"{' | '.join(row['reasons'])}")
+        if move is not None:
+            click.echo(f"champion {move['previous'] or '-'} -> {version}")
+
+
+@cli.command()
+@click.argument("version")
+@click.option("--reason", required=True, help="Why (recorded in decisions with who and when).")
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def approve(version: str, reason: str, env: str | None, conf_source: str | None) -> None:
+    """Approve VERSION, the candidate the gate left in `approved_pending` (promotion.require_approval):
+    the gate re-checks it against the champion of now, and only if it still passes does it become
+    champion. On the team server only the ops role may."""
+    _approval(version, reason, env, conf_source, approved=True)
+
+
+@cli.command()
+@click.argument("version")
+@click.option("--reason", required=True, help="Why (recorded in decisions with who and when).")
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def reject(version: str, reason: str, env: str | None, conf_source: str | None) -> None:
+    """Reject VERSION, the candidate waiting in `approved_pending`: the champion stays. On the team
+    server only the ops role may."""
+    _approval(version, reason, env, conf_source, approved=False)
+
+
+@cli.command()
+@click.argument("tables", nargs=-1)
+@click.option(
+    "--retain-hours",
+    type=float,
+    default=None,
+    help="VACUUM retention for every table instead of its declared delta.deletedFileRetentionDuration "
+    "(the lineage guard still widens it; below the declared one Delta's retention check must be off).",
+)
+@ENV_OPTION
+@CONF_SOURCE_OPTION
+def maintain(tables: tuple[str, ...], retain_hours: float | None, env: str | None, conf_source: str | None):
+    """Apply every Delta table's (or only TABLES') declared properties, OPTIMIZE tables past their
+    small-file bar, and VACUUM with the declared retention, never removing a file that a registered
+    model version or a stored reference profile pins (the lineage guard). One line per table."""
+    loop = _loop(env, conf_source, (), verbose=False)
+    try:
+        loop.maintain(retain_hours, list(tables) or None, echo=click.echo)
+    except LakehouseError as exc:
+        _fail(exc)
+
+
 @cli.command()
 @click.argument("version")
 @ENV_OPTION

@@ -62,6 +62,7 @@ class CycleResult:
     deployed: str | None = None  # the version whose scores stand at the end of the cycle
     retrained_version: str | None = None
     promoted: bool = False
+    awaiting_approval: bool = False  # passed the gate, waits for `kedro approve` (require_approval)
 
     @property
     def ok(self) -> bool:
@@ -74,7 +75,12 @@ class CycleResult:
         action = f"decision {self.decision}"
         if self.retrained_version:
             action += f", retrained version {self.retrained_version}"
-            action += ", promoted to champion" if self.promoted else ", not promoted"
+            if self.promoted:
+                action += ", promoted to champion"
+            elif self.awaiting_approval:
+                action += f", awaiting approval (kedro approve {self.retrained_version} --reason ...)"
+            else:
+                action += ", not promoted"
         scored = f"scored by version {self.scored_by}"
         if self.deployed != self.scored_by:
             scored += f", re-scored by version {self.deployed}"
@@ -195,6 +201,7 @@ class Loop:
                     ("training", lambda: self._train(batch_id, name, result)),
                     ("promotion", lambda: self._promote(batch_id, name, catalog, result)),
                     ("rescoring", lambda: self._rescore(batch_id, result)),
+                    ("maintenance", lambda: self._maintain(context, name)),
                 ]
                 run_stages(
                     tracking_checked(steps, tracking_uri), delta_datasets(catalog), result.stages, echo
@@ -202,6 +209,33 @@ class Loop:
             end_leftover_runs()
         echo(result.headline())
         return result
+
+    # -- maintenance ----------------------------------------------------------------------------
+    def maintain(
+        self,
+        retain_hours: float | None = None,
+        tables: list[str] | None = None,
+        echo: Callable[[str], None] = print,
+    ) -> list:
+        """`kedro maintain`: every table compacted and vacuumed under the lineage guard, holding the
+        lakehouse's lock like a cycle (no cycle writes while files are removed)."""
+        from lakehouse_mlops.ops.maintain import maintain_lakehouse, totals
+
+        with self.exclusive("maintain"):
+            session, context = self.context()
+            with session:
+                name = parse_usecase(context.params["usecase"]).model.registered_name
+                reports = maintain_lakehouse(context.catalog, [name], retain_hours, tables, echo=echo)
+        echo(f"maintain: {totals(reports)}")
+        return reports
+
+    def _maintain(self, context, name: str) -> str:
+        """The optional last stage of a cycle (``maintenance.after_cycle`` in parameters_maintenance.yml)."""
+        from lakehouse_mlops.ops.maintain import maintain_lakehouse, totals
+
+        if not context.params.get("maintenance", {}).get("after_cycle", False):
+            return "skipped: maintenance.after_cycle is false"
+        return totals(maintain_lakehouse(context.catalog, [name], echo=lambda _: None))
 
     # -- the initial history --------------------------------------------------------------------
     def history(self, batches: list[str], echo: Callable[[str], None] = print) -> list[StageResult]:
@@ -271,11 +305,14 @@ class Loop:
             self.run("promotion", promotion.run_params(version, batch_id))
         decision, reasons = promotion.gate_outcome(name, version)
         result.promoted = decision == promotion.PROMOTE
+        result.awaiting_approval = decision == promotion.AWAITING_APPROVAL
         return f"version {version}: {decision} ({reasons})"
 
     def _rescore(self, batch_id: str, result: CycleResult) -> str:
         """A new champion re-scores the batch at once: its rows are still ahead, and the new model
         learned from the labels that arrived with this very batch."""
+        if result.awaiting_approval:
+            return f"skipped: version {result.retrained_version} is awaiting approval"
         if not result.promoted:
             return "skipped: the champion did not change"
         version = result.retrained_version

@@ -1,9 +1,12 @@
-"""Operator commands on the model life cycle: status, forced promotion, rollback, reproduce."""
+"""Operator commands on the model life cycle: status, forced promotion, rollback, approval, reproduce."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from mlflow.exceptions import MlflowException
 
 from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.framework.decisions import decision_rows
@@ -11,6 +14,7 @@ from lakehouse_mlops.framework.examples import TimeWindows, labelled_examples
 from lakehouse_mlops.framework.lineage import load_pinned
 from lakehouse_mlops.framework.metrics import classification_metrics
 from lakehouse_mlops.framework.usecase import parse_usecase
+from lakehouse_mlops.pipelines.promotion.gate import PROMOTE, REJECT
 from lakehouse_mlops.pipelines.training import nodes as training_nodes
 
 logger = logging.getLogger(__name__)
@@ -32,7 +36,8 @@ def status_lines(name: str) -> Iterator[str]:
     if not aliases:
         yield f"model '{name}': no champion or challenger yet (run the training pipeline)"
         return
-    for alias in (registry.CHAMPION, registry.CHALLENGER):
+    pending = [registry.PENDING] if registry.PENDING in aliases else []
+    for alias in (registry.CHAMPION, registry.CHALLENGER, *pending):
         version = aliases.get(alias)
         yield f"{alias:<10} {name} version {version or '-'}"
         if version is None:
@@ -94,6 +99,77 @@ def rollback(name: str, reason: str) -> tuple[dict, object]:
         ]
     )
     return move, rows
+
+
+def approve(name: str, version: str, reason: str, recheck: Callable[[], dict]) -> tuple[dict | None, object]:
+    """An operator's approval of the version the gate left pending. ``recheck`` is the gate's verdict
+    on it against the champion of now: ``champion`` moves only if it still promotes; either way the
+    candidate leaves ``approved_pending`` and the decision (who, when, why) is returned as a row."""
+    _check_pending(name, version, reason, "approve")
+    verdict = recheck()
+    approved = verdict["decision"] == PROMOTE
+    decision = PROMOTE if approved else REJECT
+    reasons = [f"approved: {reason}" if approved else f"approved ({reason}) but the re-check rejects it"]
+    reasons += verdict["reasons"]
+    move = None
+    with _operator_only(name, version, "approve"):
+        if approved:
+            move = registry.set_champion(name, version, registry.actor(), f"approved: {reason}")
+        registry.clear_pending(name)
+    registry.tag_decision(name, version, decision, reasons, verdict["metrics"])
+    row = _approval_row(name, version, verdict["champion"], decision, reasons)
+    row.update({k: verdict[k] for k in ("window_start", "window_end", "metrics")})
+    return move, decision_rows([row])
+
+
+def reject(name: str, version: str, reason: str) -> object:
+    """An operator's rejection of the version the gate left pending: it leaves ``approved_pending``,
+    ``champion`` stays; the decision is returned as a row."""
+    _check_pending(name, version, reason, "reject")
+    with _operator_only(name, version, "reject"):
+        registry.clear_pending(name)
+    reasons = [f"rejected: {reason}"]
+    registry.tag_decision(name, version, REJECT, reasons, {})
+    champion = registry.alias_version(name, registry.CHAMPION)
+    return decision_rows([_approval_row(name, version, champion, REJECT, reasons)])
+
+
+def _approval_row(name: str, version: str, champion: str | None, decision: str, reasons: list[str]) -> dict:
+    return {
+        "kind": "approval",
+        "model_name": name,
+        "candidate_version": version,
+        "champion_version": champion,
+        "decision": decision,
+        "reasons": reasons,
+    }
+
+
+def _check_pending(name: str, version: str, reason: str, command: str) -> None:
+    if not reason.strip():
+        raise registry.RegistryError(f"{command} needs --reason: say why (it is recorded in decisions)")
+    pending = registry.alias_version(name, registry.PENDING)
+    if pending != str(version):
+        raise registry.RegistryError(
+            f"model '{name}' version {version} is not awaiting approval ({registry.PENDING} is "
+            f"{pending or 'unset'}): `kedro status` shows the pending version, if any"
+        )
+
+
+@contextmanager
+def _operator_only(name: str, version: str, command: str) -> Iterator[None]:
+    """A registry that refuses the alias move (the team server: only the ``ops`` role holds MANAGE on
+    the model) fails the command before anything is recorded."""
+    try:
+        yield
+    except MlflowException as exc:
+        if exc.error_code != "PERMISSION_DENIED":
+            raise
+        raise registry.RegistryError(
+            f"'{registry.actor()}' may not {command} model '{name}' version {version}: moving "
+            f"{registry.CHAMPION} or {registry.PENDING} needs MANAGE on the model (on the team server, "
+            "the ops role); nothing was recorded"
+        ) from exc
 
 
 def reproduce(name: str, version: str, training: dict, usecase: dict) -> dict:

@@ -44,7 +44,7 @@ from sqlalchemy.exc import ArgumentError
 
 from lakehouse_mlops.framework.config import StrictModel, parse_config
 from lakehouse_mlops.framework.errors import LakehouseError
-from lakehouse_mlops.framework.model_registry import CHAMPION
+from lakehouse_mlops.framework.model_registry import CHAMPION, PENDING
 from lakehouse_mlops.platform.kedro_project import config_loader
 
 # named, not __name__: run with -m this module is __main__, which the logging config does not know
@@ -59,13 +59,14 @@ ADMIN_USERNAME = "admin"
 AUTHORIZATION_FUNCTION = "lakehouse_mlops.platform.team_auth:authenticate_request"
 READY_MESSAGE = "team MLflow server ready at"
 # What each role may do. ops needs EDIT on the experiment too: the promotion pipeline it runs is a
-# tracked Kedro run. Moving `champion` (and renaming the model) needs MANAGE: platform.team_auth.
+# tracked Kedro run. Moving `champion` or `approved_pending` (approving or rejecting a candidate) and renaming
+# the model need MANAGE: platform.team_auth.
 ROLE_GRANTS: dict[str, dict[str, str]] = {
     "ds": {"experiment": "EDIT", "registered_model": "EDIT"},
     "ops": {"experiment": "EDIT", "registered_model": "MANAGE"},
     "viewer": {"experiment": "READ", "registered_model": "READ"},
 }
-PROTECTED_ALIASES = (CHAMPION,)
+PROTECTED_ALIASES = (CHAMPION, PENDING)
 # Seconds a checked password is trusted by a server worker: mlflow hashes it (PBKDF2) for every
 # permission check otherwise, several per request. A rotated password can keep working this long
 # on the workers that did not handle the change.

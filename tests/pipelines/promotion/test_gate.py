@@ -7,7 +7,13 @@ import pytest
 from lakehouse_mlops.framework.config import parse_config
 from lakehouse_mlops.framework.errors import ConfigError
 from lakehouse_mlops.framework.usecase import GateSpec
-from lakehouse_mlops.pipelines.promotion.gate import PROMOTE, REJECT, gate_verdict
+from lakehouse_mlops.pipelines.promotion.gate import (
+    AWAITING_APPROVAL,
+    PROMOTE,
+    REJECT,
+    approval_step,
+    gate_verdict,
+)
 
 GATE = GateSpec(
     metrics=["roc_auc"],
@@ -89,3 +95,13 @@ def test_a_negative_baseline_margin_is_a_tolerance():
     decision, reasons = gate_verdict(far, None, incumbent, 2400, tolerant)
     assert decision == REJECT
     assert reasons == ["roc_auc 0.9600 trails the baseline (0.9760) by more than the tolerated 0.01"]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "require", "expected"),
+    [(PROMOTE, True, AWAITING_APPROVAL), (PROMOTE, False, PROMOTE), (REJECT, True, REJECT)],
+)
+def test_only_a_passing_candidate_waits_for_approval_and_only_when_required(verdict, require, expected):
+    decision, reasons = approval_step(verdict, ["why"], require)
+    assert decision == expected
+    assert reasons[0] == "why" and (("kedro approve" in reasons[-1]) == (expected == AWAITING_APPROVAL))

@@ -15,6 +15,12 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
 
+from lakehouse_mlops.framework.datasets.table_maintenance import (
+    MaintenanceSpec,
+    check_table_properties,
+    parse_maintenance,
+)
+
 logger = logging.getLogger(__name__)
 
 WRITE_MODES = ("append", "overwrite", "merge", "insert_new", "replace_partitions")
@@ -64,6 +70,14 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
           not_null: [order_id, customer_id]
           column_comments:
             amount: Order total in the shop's currency.
+          table_properties:             # retention for VACUUM and time travel (`kedro maintain`)
+            delta.deletedFileRetentionDuration: interval 7 days
+            delta.logRetentionDuration: interval 30 days
+            delta.checkpointInterval: "10"
+          maintenance:                  # all optional; the defaults shown
+            optimize_min_small_files: 10   # OPTIMIZE once this many live files are small
+            small_file_mb: 32
+            vacuum: true
 
     A column comment can also come from the DataFrame (``F.col(c).alias(c, metadata={"comment": ...})``),
     so that tables built from definitions in conf document themselves.
@@ -84,6 +98,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
         column_comments: dict[str, str] | None = None,
         table_properties: dict[str, str] | None = None,
         schema_evolution: str = "fail",
+        maintenance: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         if write_mode not in WRITE_MODES:
@@ -101,6 +116,8 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
             )
         if if_missing not in IF_MISSING:
             raise DatasetError(f"if_missing '{if_missing}' is not one of {list(IF_MISSING)}")
+        check_table_properties(dict(table_properties or {}), filepath)
+        self.maintenance: MaintenanceSpec = parse_maintenance(maintenance, filepath)
         self._filepath = _absolute_if_local(filepath)
         self._write_mode = write_mode
         self._merge_keys = list(merge_keys or [])
@@ -120,6 +137,11 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
     @property
     def filepath(self) -> str:
         return self._filepath
+
+    @property
+    def table_properties(self) -> dict[str, str]:
+        """The properties the catalog declares (CHECK constraints aside), as `kedro maintain` applies them."""
+        return dict(self._table_properties)
 
     def _describe(self) -> dict[str, Any]:
         return {

@@ -5,8 +5,21 @@ baseline and the champion by their margins and passes the optional absolute bars
 Every decision lands in the ``decisions`` table and on the model version.
 """
 
-from lakehouse_mlops.pipelines.promotion.gate import PROMOTE
-from lakehouse_mlops.pipelines.promotion.nodes import complete_recorded_promotion, gate_outcome, run_params
+from lakehouse_mlops.pipelines.promotion.gate import AWAITING_APPROVAL, PROMOTE
+from lakehouse_mlops.pipelines.promotion.nodes import (
+    complete_recorded_promotion,
+    gate_outcome,
+    rejudge,
+    run_params,
+)
 from lakehouse_mlops.pipelines.promotion.pipeline import create_pipeline
 
-__all__ = ["PROMOTE", "complete_recorded_promotion", "create_pipeline", "gate_outcome", "run_params"]
+__all__ = [
+    "AWAITING_APPROVAL",
+    "PROMOTE",
+    "complete_recorded_promotion",
+    "create_pipeline",
+    "gate_outcome",
+    "rejudge",
+    "run_params",
+]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from lakehouse_mlops.framework.usecase import GATE_METRICS, GateSpec
 
 PROMOTE, REJECT = "promote", "reject"
+#: a candidate that passed the gate where ``promotion.require_approval`` is on: it waits for an operator
+AWAITING_APPROVAL = "awaiting_approval"
 NAN = float("nan")
 
 
@@ -63,3 +65,12 @@ def gate_verdict(
     if reasons:
         return REJECT, reasons
     return PROMOTE, ["passes every bar" + ("" if champion is None else " and beats the champion")]
+
+
+def approval_step(decision: str, reasons: list[str], require_approval: bool) -> tuple[str, list[str]]:
+    """With ``promotion.require_approval``, a passing candidate waits for `kedro approve` instead of
+    becoming champion; any other verdict stands."""
+    if decision != PROMOTE or not require_approval:
+        return decision, reasons
+    note = "awaiting an operator's approval (promotion.require_approval): kedro approve|reject VERSION"
+    return AWAITING_APPROVAL, [*reasons, note]

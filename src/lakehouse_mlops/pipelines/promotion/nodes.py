@@ -18,7 +18,7 @@ from lakehouse_mlops.framework.examples import TimeWindows, labelled_rows
 from lakehouse_mlops.framework.metrics import classification_metrics
 from lakehouse_mlops.framework.model_ref import ModelRef
 from lakehouse_mlops.framework.usecase import parse_usecase
-from lakehouse_mlops.pipelines.promotion.gate import PROMOTE, gate_verdict
+from lakehouse_mlops.pipelines.promotion.gate import AWAITING_APPROVAL, PROMOTE, approval_step, gate_verdict
 
 logger = logging.getLogger(__name__)
 #: a constant baseline score has no ranking; the clip keeps log loss finite
@@ -37,6 +37,7 @@ def candidate_version(usecase: dict, promotion: dict) -> dict:
         "version": str(version),
         "champion": champion,
         "batch_id": promotion.get("batch_id"),
+        "require_approval": bool(promotion.get("require_approval", False)),
     }
 
 
@@ -76,8 +77,9 @@ def judge(window: pd.DataFrame, candidate: dict, usecase: dict) -> dict:
     champion = candidate["champion"]
     if champion is not None and champion != candidate["version"]:
         metrics["champion"] = score(champion)
-    verdict, reasons = gate_verdict(
-        metrics["candidate"], metrics.get("champion"), metrics.get("baseline"), len(y), gate
+    verdict, reasons = approval_step(
+        *gate_verdict(metrics["candidate"], metrics.get("champion"), metrics.get("baseline"), len(y), gate),
+        candidate.get("require_approval", False),
     )
     logger.info(
         "gate: %s version %s: %s (%s)", candidate["name"], candidate["version"], verdict, "; ".join(reasons)
@@ -134,6 +136,8 @@ def apply_recorded_decision(row: dict) -> None:
     name, version = row["model_name"], row["candidate_version"]
     if row["decision"] == PROMOTE:
         registry.ensure_champion(name, version, row["decided_by"], "; ".join(row["reasons"]))
+    elif row["decision"] == AWAITING_APPROVAL:
+        registry.set_pending(name, version)
     registry.tag_decision(name, version, row["decision"], list(row["reasons"]), json.loads(row["metrics"]))
 
 
@@ -162,6 +166,14 @@ def complete_recorded_promotion(decisions: DataFrame | None, name: str, version:
         return False
     apply_recorded_decision(recorded)
     return True
+
+
+def rejudge(features: DataFrame, labels: DataFrame, usecase: dict, promotion: dict, version: str) -> dict:
+    """The gate's verdict on ``version`` against the champion of now (for `kedro approve`): the same
+    window, scoring and rules as the promotion pipeline, without the approval step."""
+    wanted = {**promotion, "candidate_version": version, "require_approval": False}
+    candidate = candidate_version(usecase, wanted)
+    return judge(evaluation_window(features, labels, candidate, usecase), candidate, usecase)
 
 
 def gate_outcome(name: str, version: str) -> tuple[str | None, str]:
