@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from lakehouse_mlops.pipelines.monitoring import estimation as est
 from lakehouse_mlops.pipelines.monitoring.config import Performance
 from lakehouse_mlops.pipelines.monitoring.drift import INSUFFICIENT, metric
-from lakehouse_mlops.pipelines.monitoring.performance import PERFORMANCE
+from lakehouse_mlops.pipelines.monitoring.performance import PERFORMANCE, score_bin
 
 ESTIMATED = "estimated_performance"
 #: estimated metric → the realised metric it is compared with once labels land
@@ -29,9 +29,8 @@ def expected_bins(
 ) -> tuple[est.ExpectedBins, est.ExpectedConfusion]:
     """``scores`` has ``probability`` and the 0/1 predicted label ``predicted``: the expected
     positives per score bin, and the expected confusion matrix at the model's predictions."""
-    index = F.least(F.floor(F.col("probability") * bins), F.lit(bins - 1)).cast("int")
     rows = (
-        scores.groupBy(index.alias("_bin"), F.col(predicted).cast("int").alias("_predicted"))
+        scores.groupBy(score_bin(bins).alias("_bin"), F.col(predicted).cast("int").alias("_predicted"))
         .agg(F.count(F.lit(1)).alias("rows"), F.sum("probability").alias("score_sum"))
         .collect()
     )

@@ -7,7 +7,7 @@ calibration error and the rates come from those bins, the Brier score from an ex
 from __future__ import annotations
 
 import numpy as np
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse_mlops.pipelines.monitoring import statistics as st
@@ -18,13 +18,17 @@ from lakehouse_mlops.pipelines.monitoring.estimation import binned_average_preci
 PERFORMANCE = "performance"
 
 
+def score_bin(bins: int, score: str = "probability") -> Column:
+    """The fine score bin of a row, 0 … bins − 1 (a score of exactly 1 falls in the last bin): the
+    bins realised and estimated metrics are both computed from."""
+    return F.least(F.floor(F.col(score) * bins), F.lit(bins - 1)).cast("int")
+
+
 def performance_by_version(scored: DataFrame, target: str, settings: Performance) -> dict[str, dict]:
     """``scored`` has ``model_version``, ``probability`` and the 0/1 ``target``; metrics per version."""
     labelled = scored.select(
         "model_version", "probability", F.col(target).cast("double").alias("_y")
-    ).withColumn(
-        "_bin", F.least(F.floor(F.col("probability") * settings.score_bins), F.lit(settings.score_bins - 1))
-    )
+    ).withColumn("_bin", score_bin(settings.score_bins))
     bins = (
         labelled.groupBy("model_version", "_bin")
         .agg(
