@@ -13,12 +13,11 @@ import os
 import platform
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import benchlib
-from kedro.framework.hooks import hook_impl
+from benchlib import StageTimer
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
@@ -35,51 +34,6 @@ def runner():
     if chosen is None:
         return runner_for("ingestion")
     return ThreadRunner() if chosen == "ThreadRunner" else SequentialRunner()
-
-
-class StageTimer:
-    """Kedro hooks that add up wall time per node and per dataset save/load (BENCH_PROFILE=1)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        # Keyed by thread too: under the ThreadRunner two nodes may load the same dataset at once.
-        self._started: dict[tuple[int, str], float] = {}
-
-    def _begin(self, key: str) -> None:
-        self._started[threading.get_ident(), key] = time.perf_counter()
-
-    def _end(self, key: str) -> None:
-        started = self._started.pop((threading.get_ident(), key))
-        self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - started
-
-    @hook_impl
-    def before_node_run(self, node):
-        self._begin(f"node {node.name}")
-
-    @hook_impl
-    def after_node_run(self, node):
-        self._end(f"node {node.name}")
-
-    @hook_impl
-    def before_dataset_loaded(self, dataset_name):
-        self._begin(f"load {dataset_name}")
-
-    @hook_impl
-    def after_dataset_loaded(self, dataset_name):
-        self._end(f"load {dataset_name}")
-
-    @hook_impl
-    def before_dataset_saved(self, dataset_name):
-        self._begin(f"save {dataset_name}")
-
-    @hook_impl
-    def after_dataset_saved(self, dataset_name):
-        self._end(f"save {dataset_name}")
-
-    def report(self, title: str, top: int = 25) -> None:
-        print(f"\n{title}: slowest steps (node time excludes its loads and saves)")
-        for key, seconds in sorted(self.seconds.items(), key=lambda kv: -kv[1])[:top]:
-            print(f"  {key:<50} {seconds:>7.1f} s")
 
 
 def session_run(session, timer: StageTimer | None) -> None:

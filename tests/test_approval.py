@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.ops.cli import cli
 from lakehouse_mlops.ops.loop import CycleResult, Loop
+from lakehouse_mlops.ops.status import status_lines
 from tests.conftest import project_parameters, run_pipeline
 from tests.small_lakehouse import PROMOTION_BARS, copy_lakehouse
 
@@ -115,13 +116,11 @@ def test_approve_and_reject_record_who_when_why_and_recheck_the_gate(
 
 
 def test_status_shows_the_version_awaiting_approval(monkeypatch):
-    from lakehouse_mlops.ops import operations
-
     held = {registry.CHAMPION: "1", registry.CHALLENGER: "2", registry.PENDING: "2"}
     monkeypatch.setattr(registry, "aliases", lambda name: held)
     tags = {"gate.decision": "awaiting_approval"}
     monkeypatch.setattr(registry, "version_tags", lambda name, version: tags)
     monkeypatch.setattr(registry, "champion_history", lambda name: [])
-    lines = list(operations.status_lines(MODEL))
+    lines = list(status_lines(MODEL))
     assert f"approved_pending {MODEL} version 2" in lines
     assert "    gate.decision          awaiting_approval" in lines

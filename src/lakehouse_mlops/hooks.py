@@ -10,7 +10,7 @@ from kedro.framework.hooks import hook_impl
 from lakehouse_mlops.framework.lakehouse_owner import claim_lakehouse
 from lakehouse_mlops.framework.lineage import record_lineage
 from lakehouse_mlops.pipeline_registry import use_session_config
-from lakehouse_mlops.platform.spark_session import build_spark_session
+from lakehouse_mlops.platform.spark_session import build_spark_session, spark_wanted
 
 
 class UseCaseHooks:
@@ -25,13 +25,15 @@ class UseCaseHooks:
 
 
 class SparkHooks:
-    """Create the Delta-enabled SparkSession once per run from ``spark*.yml``."""
+    """Create the Delta-enabled SparkSession once per run from ``spark*.yml`` (not for commands that
+    need no table: ``without_spark``)."""
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         # MLflow draws a progress bar per model download (every scoring run): noise in batch logs.
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-        build_spark_session(context.config_loader["spark"])
+        if spark_wanted():
+            build_spark_session(context.config_loader["spark"])
 
 
 class LineageHooks:

@@ -13,9 +13,8 @@ from kedro.framework.session import KedroSession
 from lakehouse_mlops.framework.batches import BatchIdError, batch_range
 from lakehouse_mlops.framework.errors import LakehouseError
 from lakehouse_mlops.framework.usecase import UseCase, parse_usecase, usecase_source
-from lakehouse_mlops.ops import operations
-from lakehouse_mlops.ops.tables import describe_tables
 from lakehouse_mlops.platform.kedro_project import bootstrap, config_loader
+from lakehouse_mlops.platform.spark_session import without_spark
 
 ENV_OPTION = click.option("--env", "-e", default=None, help="Kedro configuration environment.")
 CONF_SOURCE_OPTION = click.option(
@@ -150,6 +149,8 @@ def land(first_batch: str, last_batch: str | None, env: str | None, conf_source:
 @CONF_SOURCE_OPTION
 def tables(env: str | None, conf_source: str | None) -> None:
     """Print every Delta table of the project with its row count and latest version."""
+    from lakehouse_mlops.ops.tables import describe_tables
+
     with _context(env, conf_source=conf_source) as (_, context):
         for line in describe_tables(context.catalog):
             click.echo(line)
@@ -160,8 +161,12 @@ def tables(env: str | None, conf_source: str | None) -> None:
 @CONF_SOURCE_OPTION
 def status(env: str | None, conf_source: str | None) -> None:
     """Champion and challenger: versions, metrics, lineage, and the recent champion history."""
-    with _context(env, conf_source=conf_source) as (_, context):
-        for line in operations.status_lines(_model_name(context)):
+    from lakehouse_mlops.ops.status import status_lines
+
+    with without_spark(), _context(env, conf_source=conf_source) as (_, context):
+        # the contract straight from the conf: context.params would import every pipeline to validate it
+        name = parse_usecase(context.config_loader.usecase_contract()).model.registered_name
+        for line in status_lines(name):
             click.echo(line)
 
 
@@ -173,6 +178,8 @@ def status(env: str | None, conf_source: str | None) -> None:
 @CONF_SOURCE_OPTION
 def promote(version: str, force: bool, reason: str, env: str | None, conf_source: str | None) -> None:
     """Make VERSION the champion if it passes the gate (or, with --force and a reason, anyway)."""
+    from lakehouse_mlops.ops import operations
+
     if force:
         with _context(env, conf_source=conf_source) as (_, context):
             try:
@@ -194,6 +201,8 @@ def promote(version: str, force: bool, reason: str, env: str | None, conf_source
 @CONF_SOURCE_OPTION
 def rollback(reason: str, env: str | None, conf_source: str | None) -> None:
     """Restore the previous champion."""
+    from lakehouse_mlops.ops import operations
+
     with _context(env, conf_source=conf_source) as (_, context):
         try:
             move, rows = operations.rollback(_model_name(context), reason)
@@ -205,6 +214,7 @@ def rollback(reason: str, env: str | None, conf_source: str | None) -> None:
 
 def _approval(version: str, reason: str, env: str | None, conf_source: str | None, approved: bool) -> None:
     """`kedro approve` and `kedro reject`: the decision row is saved once the registry took the move."""
+    from lakehouse_mlops.ops import operations
     from lakehouse_mlops.pipelines import promotion  # Spark only when needed
 
     with _context(env, conf_source=conf_source) as (_, context):
@@ -223,8 +233,10 @@ def _approval(version: str, reason: str, env: str | None, conf_source: str | Non
             _fail(exc)
         catalog.save("ml_decisions", rows)
         row = rows.first()
-        click.echo(f"version {version}: {row['kind']} {row['decision']} by {row['decided_by']}: "
-                   f"{' | '.join(row['reasons'])}")
+        click.echo(
+            f"version {version}: {row['kind']} {row['decision']} by {row['decided_by']}: "
+            f"{' | '.join(row['reasons'])}"
+        )
         if move is not None:
             click.echo(f"champion {move['previous'] or '-'} -> {version}")
 
@@ -280,6 +292,8 @@ def maintain(tables: tuple[str, ...], retain_hours: float | None, env: str | Non
 @CONF_SOURCE_OPTION
 def reproduce(version: str, env: str | None, conf_source: str | None) -> None:
     """Retrain VERSION from its pinned Delta versions and hyperparameters; report the AUC difference."""
+    from lakehouse_mlops.ops import operations
+
     with _context(env, conf_source=conf_source) as (_, context):
         try:
             result = operations.reproduce(
@@ -380,8 +394,10 @@ def usecase_new(name: str) -> None:
         _fail(exc)
     for path in written:
         click.echo(f"wrote {path.relative_to(project)}")
-    click.echo(f"next: fill in the contract and feeds, then `kedro usecase check {name}`; run it with "
-               f"LAKEHOUSE_USECASE={name} (or make run USECASE={name})")
+    click.echo(
+        f"next: fill in the contract and feeds, then `kedro usecase check {name}`; run it with "
+        f"LAKEHOUSE_USECASE={name} (or make run USECASE={name})"
+    )
 
 
 @usecase.command("check")

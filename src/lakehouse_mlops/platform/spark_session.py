@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from delta import configure_spark_with_delta_pip
@@ -21,6 +23,23 @@ logger = logging.getLogger(__name__)
 
 MIN_JAVA_MAJOR = 17
 JARS_STAMP = Path.home() / ".cache" / "lakehouse-mlops" / "delta-jars.json"
+#: False inside ``without_spark()``: the session's hook leaves Spark alone
+_SPARK_WANTED = contextvars.ContextVar("spark_wanted", default=True)
+
+
+@contextmanager
+def without_spark() -> Iterator[None]:
+    """Kedro sessions created inside do not start Spark: for commands that only read the model
+    registry (``kedro status``), where the JVM's start-up would be nearly all of their time."""
+    token = _SPARK_WANTED.set(False)
+    try:
+        yield
+    finally:
+        _SPARK_WANTED.reset(token)
+
+
+def spark_wanted() -> bool:
+    return _SPARK_WANTED.get()
 
 
 def delta_maven_coordinates() -> str:
