@@ -13,8 +13,8 @@ On the small lakehouse of the tests (United flights from EWR):
    maintenance runs use a zero retention (``--retain-hours 0``, Delta's retention check off), which is
    the guard's worst case;
 4. the cycle of the next month (default 2013-12): first on ``unguarded`` (the process's warm-up), then
-   on ``before`` and ``guarded`` twice each (before, guarded, guarded, before), each from the same
-   starting copy.
+   on ``before`` and ``guarded`` twice each (before, guarded, guarded, before), each on a fresh copy
+   of the same state (``BENCH_MAINT_CYCLES_ONLY=1`` with ``BENCH_MAINT_DIR`` repeats only this step).
 
 Prints data files and MiB per table, seconds, and the 1/5/15-min load averages (the machine is
 shared). ``BENCH_MAINT_DIR`` keeps the lakehouses there (a built one is reused).
@@ -129,6 +129,8 @@ def main() -> int:
     model = project_parameters()["usecase"]["model"]["registered_name"]
     kept = os.environ.get("BENCH_MAINT_DIR")
     base = Path(kept or tempfile.mkdtemp(prefix="bench_maint_", dir=os.environ.get("BENCH_TMP")))
+    if kept and os.environ.get("BENCH_MAINT_CYCLES_ONLY") == "1":
+        return cycles_only(base, model)
     try:
         built = build(base, model)
         copies = {}
@@ -141,23 +143,44 @@ def main() -> int:
             print(f"maintain ({name}):", flush=True)
             seconds[name] = maintained(activate(copies[name]), guard)
             sizes[name] = table_sizes(copies[name])
-        print("cycle of the next month:", flush=True)
-        # the process's first cycle pays the JVM's and the libraries' warm-up: run it on the copy
-        # measured only for its sizes, then the two that are compared, twice, in alternating order
-        timed_cycle(activate(copies["unguarded"]), NEXT)
-        cycle = {"before": [], "guarded": []}
-        for name in ("before", "guarded", "guarded", "before"):
-            if cycle[name]:
-                shutil.rmtree(copies[name])
-                copy_own_lakehouse(base / f"{name}.kept", copies[name], model)
-            else:
-                shutil.rmtree(base / f"{name}.kept", ignore_errors=True)
-                copy_own_lakehouse(copies[name], base / f"{name}.kept", model)
-            cycle[name].append(timed_cycle(activate(copies[name]), NEXT))
+        cycle = next_cycles(base, copies, model)
     finally:
         if not kept:
             shutil.rmtree(base, ignore_errors=True)
     report(sizes, seconds, cycle)
+    return 0
+
+
+def next_cycles(base: Path, copies: dict[str, Path], model: str) -> dict[str, list[float]]:
+    """The next month's cycle: a warm-up on ``unguarded`` (the process's first cycle pays the JVM's
+    and the libraries' warm-up), then ``before`` and ``guarded`` twice each in alternating order, each
+    on a fresh copy of the maintained state (kept in ``<name>.kept``). A fresh path each time: MLflow
+    keeps its SQLite connections per URI, and a store replaced under the same path reads as read-only."""
+    from tests.small_lakehouse import copy_own_lakehouse
+
+    print("cycle of the next month:", flush=True)
+    for name in ("before", "guarded"):
+        if copies.get(name) is not None:
+            shutil.rmtree(base / f"{name}.kept", ignore_errors=True)
+            copy_own_lakehouse(copies[name], base / f"{name}.kept", model)
+    warm_up = copies.get("unguarded") or copy_own_lakehouse(base / "before.kept", base / "warm-up", model)
+    timed_cycle(activate(warm_up), NEXT)
+    cycle: dict[str, list[float]] = {"before": [], "guarded": []}
+    for round_, name in enumerate(("before", "guarded", "guarded", "before")):
+        fresh = base / f"{name}.cycle{round_}"
+        shutil.rmtree(fresh, ignore_errors=True)
+        cycle[name].append(
+            timed_cycle(activate(copy_own_lakehouse(base / f"{name}.kept", fresh, model)), NEXT)
+        )
+    return cycle
+
+
+def cycles_only(base: Path, model: str) -> int:
+    """``BENCH_MAINT_CYCLES_ONLY=1``: only the cycle timings, from the ``.kept`` copies of an earlier run."""
+    shutil.rmtree(base / "warm-up", ignore_errors=True)
+    cycle = next_cycles(base, {}, model)
+    shown = {name: ", ".join(f"{t:.1f}" for t in times) for name, times in cycle.items()}
+    print(f"cycle {NEXT}: not maintained {shown['before']} s, maintained {shown['guarded']} s")
     return 0
 
 
@@ -185,8 +208,10 @@ def report(sizes: dict, seconds: dict, cycle: dict) -> None:
     for name, (total_s, pins_s) in seconds.items():
         print(f"maintain {name}: {total_s:.1f} s (collecting the pins: {pins_s:.2f} s)")
     shown = {name: ", ".join(f"{t:.1f}" for t in times) for name, times in cycle.items()}
-    print(f"cycle {NEXT} (after a warm-up cycle; order before, maintained, maintained, before): "
-          f"not maintained {shown['before']} s, maintained {shown['guarded']} s")
+    print(
+        f"cycle {NEXT} (after a warm-up cycle; order before, maintained, maintained, before): "
+        f"not maintained {shown['before']} s, maintained {shown['guarded']} s"
+    )
 
 
 if __name__ == "__main__":
