@@ -111,8 +111,16 @@ def test_rerunning_a_cycle_changes_nothing(lakehouse, replayed, spark):
     frame, _ = replayed
     before = table(spark, lakehouse, "predictions").count()
     versions = registry.aliases(MODEL)
-    result = make_loop(lakehouse, EAGER_POLICY).cycle("2013-07", echo=lambda _: None)
+    # nothing new since July's cycle completed: its recorded outcome, no stage after landing runs
+    again = make_loop(lakehouse, EAGER_POLICY).cycle("2013-07", echo=lambda _: None)
+    assert again.ok and again.decision == frame.loc[2, "decision"], again.headline()
+    assert [s.status for s in again.stages] == ["done"] + ["skipped"] * (len(again.stages) - 1)
+    assert all("nothing new since this batch's cycle completed" in s.summary for s in again.stages[1:])
+    assert again.deployed == frame.loc[2, "deployed_version"]
+    # every stage again (--full): each stage is idempotent on its own
+    result = make_loop(lakehouse, EAGER_POLICY, full=True).cycle("2013-07", echo=lambda _: None)
     assert result.ok
+    assert all(s.status != "skipped" or "nothing new" not in s.summary for s in result.stages)
     for stage in result.stages:
         assert "tables changed" not in stage.summary, stage.line()
     assert result.decision == frame.loc[2, "decision"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import os
 from pathlib import Path
 
@@ -14,9 +15,14 @@ def landing_path(landing_root: Path, feed: str, batch_id: str, suffix: str = ".c
 
 
 def write_landing_file(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a CSV atomically (temporary name, then rename), so ingestion never sees half a file."""
+    """Write a CSV atomically (temporary name, then rename), so ingestion never sees half a file. A file
+    already there with the same bytes is left as it is (its modification time too: a re-run of a
+    cycle sees nothing new in landing, ops/completed_cycles.py)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     frame.to_csv(partial, index=False, na_rep="", lineterminator="\n")
-    os.replace(partial, path)
+    if path.is_file() and filecmp.cmp(partial, path, shallow=False):
+        partial.unlink()
+    else:
+        os.replace(partial, path)
     return path

@@ -28,6 +28,12 @@ NO_LAND_OPTION = click.option(
     help="The batches are already in the landing zone (source systems): do not land them from the "
     "use case's source.",
 )
+FULL_OPTION = click.option(
+    "--full",
+    is_flag=True,
+    help="Run every stage even when nothing is new since the batch's completed cycle (by default such a "
+    "cycle reports that cycle's outcome and skips the stages).",
+)
 VERBOSE_OPTION = click.option("--verbose", is_flag=True, help="Show every stage's full Kedro log.")
 PARAMS_OPTION = click.option(
     "--params",
@@ -54,7 +60,12 @@ def _context(env: str | None, runtime_params: dict | None = None, conf_source: s
 
 
 def _loop(
-    env: str | None, conf_source: str | None, params: tuple[str, ...], verbose: bool, land: bool = True
+    env: str | None,
+    conf_source: str | None,
+    params: tuple[str, ...],
+    verbose: bool,
+    land: bool = True,
+    full: bool = False,
 ):
     from lakehouse_mlops.ops.loop import USECASE_SOURCE, Loop, dotlist_params  # Spark/MLflow when needed
 
@@ -65,6 +76,7 @@ def _loop(
         params=dotlist_params(list(params)),
         lander=USECASE_SOURCE if land else None,
         verbose=verbose,
+        full=full,
     )
 
 
@@ -104,7 +116,14 @@ def _loop_over(first: str | None, last: str | None, options: dict, demo: str) ->
         span = getattr(usecase.demo, demo)
         first, last = (span, None) if isinstance(span, str) else span
     batches = _batches(first, last, usecase)
-    loop = _loop(env, conf_source, options["params"], options["verbose"], land=not options["no_land"])
+    loop = _loop(
+        env,
+        conf_source,
+        options["params"],
+        options["verbose"],
+        land=not options["no_land"],
+        full=options.get("full", False),
+    )
     return batches, loop
 
 
@@ -308,11 +327,13 @@ def reproduce(version: str, env: str | None, conf_source: str | None) -> None:
 @cli.command()
 @click.argument("batch_id", required=False)
 @loop_options
+@FULL_OPTION
 def cycle(batch_id: str | None, **options) -> None:
     """Process batch BATCH_ID (e.g. 2024-03 for monthly batches; default: the use case's
     usecase.demo.first_cycle) end to end: land → ingestion → features → inference → monitoring →
     (if the decision is retrain) training → promotion. One line per stage; exit code 0 when the
-    cycle completed, 1 when a stage failed. Re-running a cycle changes nothing."""
+    cycle completed, 1 when a stage failed. Re-running a cycle changes nothing; with nothing new since
+    it completed (same landing files, tables, parameters, aliases, code) it runs no stage (--full: all)."""
     (batch_id,), loop = _loop_over(batch_id, None, options, "first_cycle")
     try:
         result = loop.cycle(batch_id, echo=click.echo)
@@ -343,6 +364,7 @@ def history(first_batch: str | None, last_batch: str | None, **options) -> None:
 @click.argument("first_batch", required=False)
 @click.argument("last_batch", required=False)
 @loop_options
+@FULL_OPTION
 def replay(first_batch: str | None, last_batch: str | None, **options) -> None:
     """Run the cycles FIRST_BATCH..LAST_BATCH (default: the use case's usecase.demo.replay) and write
     the policy backtest timeline (CSV, PNG, HTML): per batch the AUC of the deployed model, a static

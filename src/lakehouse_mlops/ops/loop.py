@@ -22,7 +22,9 @@ from kedro.framework.session import KedroSession
 from kedro.runner import SequentialRunner, ThreadRunner
 from omegaconf import OmegaConf
 
+from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.framework.usecase import features_params, parse_usecase, usecase_source
+from lakehouse_mlops.ops import completed_cycles
 from lakehouse_mlops.ops.tables import delta_datasets
 from lakehouse_mlops.pipelines import inference, monitoring, promotion, training
 from lakehouse_mlops.platform.kedro_project import bootstrap, config_loader
@@ -130,6 +132,8 @@ class Loop:
     ``lander``: the selected use case's source by default; ``None``: the batch is already in the
     landing zone (dropped by the source systems), so the land stage is skipped and the files are
     ingested as they are (``--no-land``); or any function that lands a batch (tests, benchmarks).
+    ``full``: run every stage of a cycle even when nothing is new since the batch's completed cycle
+    (``kedro cycle --full``; ops/completed_cycles.py).
     """
 
     def __init__(
@@ -140,9 +144,11 @@ class Loop:
         params: dict | None = None,
         lander: Lander | str | None = USECASE_SOURCE,
         verbose: bool = False,
+        full: bool = False,
     ) -> None:
         self.project_path, self.env, self.conf_source = project_path, env, conf_source
         self.params, self.lander, self.verbose = params or {}, lander, verbose
+        self.full = full  # every stage runs, even when the batch's completed cycle saw the same inputs
         bootstrap(project_path)
 
     # -- Kedro plumbing -------------------------------------------------------------------------
@@ -203,12 +209,35 @@ class Loop:
                     ("rescoring", lambda: self._rescore(batch_id, result)),
                     ("maintenance", lambda: self._maintain(context, name)),
                 ]
-                run_stages(
-                    tracking_checked(steps, tracking_uri), delta_datasets(catalog), result.stages, echo
-                )
+                steps, tables = tracking_checked(steps, tracking_uri), delta_datasets(catalog)
+                run_stages(steps[:1], tables, result.stages, echo)  # land: its files are inputs too
+                recorded = None
+                if result.ok and not self.full:
+                    inputs = self._inputs(context, tables, name)
+                    recorded = completed_cycles.recorded_outcome(catalog, batch_id, inputs)
+                if recorded is not None:
+                    _report_recorded(recorded, [stage for stage, _ in steps[1:]], result, echo)
+                else:
+                    run_stages(steps[1:], tables, result.stages, echo)
+                    if result.ok:
+                        outcome = {key: getattr(result, key) for key in completed_cycles.OUTCOME_FIELDS}
+                        inputs = self._inputs(context, tables, name)
+                        completed_cycles.record(catalog, batch_id, inputs, outcome)
             end_leftover_runs()
         echo(result.headline())
         return result
+
+    def _inputs(self, context, tables: dict, name: str) -> completed_cycles.CycleInputs:
+        """What decides a cycle's work, as it stands now (ops/completed_cycles.py)."""
+        return completed_cycles.CycleInputs(
+            landing=completed_cycles.landing_listing(
+                self._path(context.config_loader["globals"]["landing_root"])
+            ),
+            tables=_versions(tables),
+            parameters=completed_cycles.parameters_digest(context.params),
+            aliases=registry.aliases(name),
+            code=completed_cycles.code_version(self.project_path),
+        )
 
     # -- maintenance ----------------------------------------------------------------------------
     def maintain(
@@ -345,6 +374,17 @@ def run_stages(
         summary = "; ".join(p for p in [note, changed] if p)
         stages.append(StageResult(stage, status, time.perf_counter() - start, summary))
         echo(stages[-1].line())
+
+
+def _report_recorded(recorded: dict, stages: list[str], result: CycleResult, echo) -> None:
+    """A cycle that found the inputs its batch's completed cycle ended with: that cycle's outcome,
+    every stage after landing skipped."""
+    note = f"skipped: nothing new since this batch's cycle completed at {recorded['completed_at']}"
+    for stage in stages:
+        result.stages.append(StageResult(stage, "skipped", 0.0, note))
+        echo(result.stages[-1].line())
+    for key, value in recorded["outcome"].items():
+        setattr(result, key, value)
 
 
 def tracking_checked(steps: list[tuple[str, Callable[[], str | None]]], uri: str) -> list:
