@@ -134,6 +134,7 @@ def stage_rows() -> dict[str, list[dict]]:
 def profile_loop(probe: Probe, timer: StageTimer | None, label: list[str]) -> None:
     """Make every cycle of this process record its stages' probes (the loop's own functions wrapped)."""
     from lakehouse_mlops.ops import loop as loop_module
+    from lakehouse_mlops.ops import stages as stages_module
 
     original_checked, original_run_stages = loop_module.tracking_checked, loop_module.run_stages
     original_session = loop_module.Loop.session
@@ -141,13 +142,14 @@ def profile_loop(probe: Probe, timer: StageTimer | None, label: list[str]) -> No
 
     def measured(stage: str, step):
         def run():
-            before, jobs, versions = probe.snapshot(), spark_jobs(), loop_module._versions(cycle_tables)
+            versions = stages_module.table_versions(cycle_tables)
+            before, jobs = probe.snapshot(), spark_jobs()
             start = time.perf_counter()
             try:
                 return step()
             finally:
                 wall = time.perf_counter() - start
-                after, now = probe.snapshot(), loop_module._versions(cycle_tables)
+                after, now = probe.snapshot(), stages_module.table_versions(cycle_tables)
                 commits = sum(
                     v - (versions[t] if versions.get(t) is not None else -1)
                     for t, v in now.items()
