@@ -24,10 +24,16 @@ SHOWN_VALUE_CHARS = 120
 
 def failure(rule: str, column: str, value: Column | None, message: Column) -> Column:
     """One failed rule as a struct (rule, column, value, message); the value shortened."""
+    return shown_failure(rule, column, shown(value) if value is not None else None, message)
+
+
+def shown_failure(rule: str, column: str, shown_value: Column | None, message: Column) -> Column:
+    """``failure`` of a value already shortened by ``shown``: a column with several rules builds that
+    expression once (every expression is a call into the JVM: thousands per feed otherwise)."""
     return F.struct(
         F.lit(rule).alias("rule"),
         F.lit(column).alias("column"),
-        (shown(value) if value is not None else F.lit(None)).cast("string").alias("value"),
+        (shown_value if shown_value is not None else F.lit(None).cast("string")).alias("value"),
         message.alias("message"),
     )
 
@@ -65,7 +71,8 @@ def typed(value: Column, rule: ColumnRule) -> Column:
 
 def column_failures(name: str, rule: ColumnRule, raw: Column, value: Column, out: Column) -> list[Column]:
     """Struct-or-null expressions, one per rule of the column that can fail."""
-    quoted = F.concat(F.lit("'"), shown(raw), F.lit("'"))
+    text = shown(raw)
+    quoted = F.concat(F.lit("'"), text, F.lit("'"))
     checks = [
         (
             value.isNotNull() & out.isNull(),
@@ -86,7 +93,7 @@ def column_failures(name: str, rule: ColumnRule, raw: Column, value: Column, out
                 (
                     violated,
                     rule_name,
-                    F.concat(F.lit(f"column '{name}': "), shown(raw), F.lit(f" is {words} {bound:g}")),
+                    F.concat(F.lit(f"column '{name}': "), text, F.lit(f" is {words} {bound:g}")),
                 )
             )
     if rule.hhmm:
@@ -113,13 +120,14 @@ def column_failures(name: str, rule: ColumnRule, raw: Column, value: Column, out
                 F.concat(F.lit(f"column '{name}': "), quoted, F.lit(f" does not match {rule.pattern}")),
             )
         )
-    return [F.when(cond, failure(rule_name, name, raw, msg)) for cond, rule_name, msg in checks]
+    return [F.when(cond, shown_failure(rule_name, name, text, msg)) for cond, rule_name, msg in checks]
 
 
 def reference_failure(name: str, rule: ColumnRule, raw: Column, out: Column, found: Column) -> Column:
     known = out.isin(rule.also_known) if rule.also_known else F.lit(False)
-    message = F.concat(F.lit(f"column '{name}': '"), shown(raw), F.lit(f"' is not a known {rule.references}"))
-    return F.when(out.isNotNull() & found.isNull() & ~known, failure("references", name, raw, message))
+    text = shown(raw)
+    message = F.concat(F.lit(f"column '{name}': '"), text, F.lit(f"' is not a known {rule.references}"))
+    return F.when(out.isNotNull() & found.isNull() & ~known, shown_failure("references", name, text, message))
 
 
 def derived_value(parts: list[str], kind: str) -> Column:
