@@ -132,6 +132,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_drift.py     # builds 100k, repeats to 1M; Evidently part if importable
 	$(BIN)/python benchmarks/bench_growth.py
 	$(BIN)/python benchmarks/bench_maintenance.py   # kedro maintain: files/bytes, cycle time, the guard's cost
+	$(BIN)/python benchmarks/bench_cycle.py         # where a cycle's time goes: per stage JVM, jobs, commits, MLflow
 
 # The deployable bundle in dist/ (wheel, .zip of it, conf tarball, spark-submit entry point).
 package: setup
