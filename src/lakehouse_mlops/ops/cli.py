@@ -128,7 +128,9 @@ def _loop_over(first: str | None, last: str | None, options: dict, demo: str) ->
 
 
 def _model_name(context) -> str:
-    return parse_usecase(context.params["usecase"]).model.registered_name
+    """From the conf's contract (runtime parameters applied): ``context.params`` would import every
+    pipeline to validate the parameters, seconds that a registry-only command should not pay."""
+    return parse_usecase(context.config_loader.usecase_contract()).model.registered_name
 
 
 def _fail(exc: LakehouseError) -> None:
@@ -183,9 +185,7 @@ def status(env: str | None, conf_source: str | None) -> None:
     from lakehouse_mlops.ops.status import status_lines
 
     with without_spark(), _context(env, conf_source=conf_source) as (_, context):
-        # the contract straight from the conf: context.params would import every pipeline to validate it
-        name = parse_usecase(context.config_loader.usecase_contract()).model.registered_name
-        for line in status_lines(name):
+        for line in status_lines(_model_name(context)):
             click.echo(line)
 
 

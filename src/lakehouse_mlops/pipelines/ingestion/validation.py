@@ -204,30 +204,13 @@ def _derived_failures(feed: FeedRules) -> list[Column]:
 
 
 def _malformed_failure(raw_cols: list[str]) -> Column:
-    kind, line = F.col("_malformed"), F.col("_corrupt_record")
+    kind, line = F.col("_malformed"), shown(F.col("_corrupt_record"))
+    fields = f"line does not have the header's {len(raw_cols)} fields (truncated line or extra delimiter)"
+    encoding = "line holds bytes that are not valid UTF-8 (the file must be UTF-8 encoded)"
     return (
-        F.when(kind == MALFORMED_BLANK, failure("well_formed", "*", line, F.lit("blank line")))
-        .when(
-            kind == MALFORMED_FIELDS,
-            failure(
-                "well_formed",
-                "*",
-                line,
-                F.lit(
-                    f"line does not have the header's {len(raw_cols)} fields "
-                    "(truncated line or extra delimiter)"
-                ),
-            ),
-        )
-        .when(
-            kind == MALFORMED_ENCODING,
-            failure(
-                "encoding",
-                "*",
-                line,
-                F.lit("line holds bytes that are not valid UTF-8 (the file must be UTF-8 encoded)"),
-            ),
-        )
+        F.when(kind == MALFORMED_BLANK, shown_failure("well_formed", "*", line, F.lit("blank line")))
+        .when(kind == MALFORMED_FIELDS, shown_failure("well_formed", "*", line, F.lit(fields)))
+        .when(kind == MALFORMED_ENCODING, shown_failure("encoding", "*", line, F.lit(encoding)))
     )
 
 
