@@ -36,6 +36,7 @@ from lakehouse_mlops.ops.tables import delta_datasets
 from lakehouse_mlops.pipelines import inference, monitoring, promotion, training
 from lakehouse_mlops.platform.kedro_project import bootstrap, config_loader
 from lakehouse_mlops.platform.lakehouse_lock import lakehouse_lock
+from lakehouse_mlops.platform.spark_session import without_spark
 from lakehouse_mlops.platform.tracking import check_tracking_server, end_leftover_runs
 
 #: lands one batch: (batch id, landing root, file suffix) -> the files written
@@ -156,7 +157,9 @@ class Loop:
     def cycle(self, batch_id: str, echo: Callable[[str], None] = print) -> CycleResult:
         result = CycleResult(batch_id)
         with self.exclusive(f"cycle {batch_id}") as tracking_uri:
-            session, context = self.context()
+            # Spark starts with the first stage's session: a cycle with nothing new needs none
+            with without_spark():
+                session, context = self.context()
             with session:
                 catalog, usecase = context.catalog, context.params["usecase"]
                 name = parse_usecase(usecase).model.registered_name
