@@ -102,6 +102,10 @@ def test_replay_writes_the_timeline_and_retrains_on_trigger(lakehouse, replayed)
     assert summary["retrains"] == 1 and summary["always_retrain_retrains"] == 3
     for version in frame["retrained_version"].dropna():
         assert registry.version_tags(MODEL, version)["gate.decision"] in ("promote", "reject")
+    # May's candidate was judged against version 1 by a paired test: its gain's lower bound is below
+    # the point gain
+    gain = first["gate_candidate_auc"] - first["gate_champion_auc"]
+    assert first["gate_auc_gain_lower_bound"] < gain
     saved = pd.read_csv(lakehouse / "data/08_reporting/replay/timeline.csv")
     assert list(saved["batch_id"]) == ["2013-05", "2013-06", "2013-07"]
     assert (lakehouse / "data/08_reporting/replay/timeline.png").stat().st_size > 10_000

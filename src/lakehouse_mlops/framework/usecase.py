@@ -13,7 +13,7 @@ import importlib
 import re
 from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from lakehouse_mlops.framework.batches import Cadence
 from lakehouse_mlops.framework.config import StrictModel, parse_config
@@ -83,11 +83,13 @@ class GateSpec(StrictModel):
     """The promotion gate. Every metric in ``metrics`` must beat the baseline score by
     ``beat_baseline_by`` and the champion by ``beat_champion_by`` (relative bars, on the same window);
     ``absolute`` adds optional fixed bars per metric (a floor when higher is better, a ceiling for
-    brier and log_loss)."""
+    brier and log_loss). With ``champion_confidence``, the improvement over the champion must hold at
+    that one-sided confidence (a paired test on the window); null compares the point values."""
 
     metrics: list[GateMetric] = ["roc_auc"]
     beat_baseline_by: float = 0.01
     beat_champion_by: float = 0.002
+    champion_confidence: float | None = Field(0.95, ge=0.5, lt=1.0)
     baseline_score: str | None = None
     absolute: dict[GateMetric, float] = {}
     min_rows: int = 1000

@@ -32,7 +32,13 @@ from lakehouse_mlops.pipelines.training.nodes import fit_final_model  # noqa: E4
 logger = logging.getLogger(__name__)
 RETRAIN_STAGES = ("training", "promotion")
 AUC_COLUMNS = ["auc_deployed", "auc_static", "auc_always_retrain"]
-TIMELINE_EXTRA = [*AUC_COLUMNS, "auc_replaced_model", "gate_candidate_auc", "gate_champion_auc"]
+TIMELINE_EXTRA = [
+    *AUC_COLUMNS,
+    "auc_replaced_model",
+    "gate_candidate_auc",
+    "gate_champion_auc",
+    "gate_auc_gain_lower_bound",
+]
 
 
 def replay(
@@ -125,14 +131,17 @@ def _cycle_row(result: CycleResult, signals: dict) -> dict:
 
 
 def _gate_metrics(name: str, result: CycleResult) -> dict:
-    """The gate's AUC of the retrained candidate and of the champion, on the gate's window."""
+    """The gate's AUC of the retrained candidate and of the champion on the gate's window, and the
+    lower confidence bound of the candidate's gain (none without a champion)."""
     if result.retrained_version is None:
         return {}
     raw = registry.version_tags(name, result.retrained_version).get("gate.metrics")
     metrics = json.loads(raw) if raw else {}
+    auc_gain = metrics.get("champion_comparison", {}).get("roc_auc", {})
     return {
         "gate_candidate_auc": metrics.get("candidate", {}).get("roc_auc"),
         "gate_champion_auc": metrics.get("champion", {}).get("roc_auc"),
+        "gate_auc_gain_lower_bound": auc_gain.get("lower_bound"),
     }
 
 

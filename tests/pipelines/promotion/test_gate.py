@@ -14,6 +14,7 @@ from lakehouse_mlops.pipelines.promotion.gate import (
     approval_step,
     gate_verdict,
 )
+from lakehouse_mlops.pipelines.promotion.paired import PairedDifference
 
 GATE = GateSpec(
     metrics=["roc_auc"],
@@ -50,6 +51,56 @@ def test_anything_short_of_every_bar_rejects(candidate, champion, rows, reason):
 
 def test_a_better_challenger_is_promoted_over_the_champion():
     assert gate_verdict(GOOD, {"roc_auc": 0.69}, BASELINE, 5000, GATE)[0] == PROMOTE
+
+
+def auc_comparison(candidate: float, champion: float, lower_bound: float) -> dict[str, PairedDifference]:
+    return {
+        "roc_auc": PairedDifference(
+            "roc_auc", candidate, champion, candidate - champion, lower_bound, 0.01, 0.95, "DeLong", 5000
+        )
+    }
+
+
+def test_a_point_improvement_within_the_window_s_uncertainty_does_not_promote():
+    """The flights replay's version 3 won on point values (0.773 vs 0.730 on 14 days) and then fell
+    below the champion: the improvement's lower confidence bound must clear the bar."""
+    lucky = {**GOOD, "roc_auc": 0.705}
+    champion = {"roc_auc": 0.70}
+    assert gate_verdict(lucky, champion, BASELINE, 5000, GATE)[0] == PROMOTE  # points only
+    decision, reasons = gate_verdict(
+        lucky, champion, BASELINE, 5000, GATE, auc_comparison(0.705, 0.70, lower_bound=-0.011)
+    )
+    assert decision == REJECT
+    assert reasons == [
+        "roc_auc 0.7050 does not improve on the champion (0.7000) by 0.002 at 95% confidence",
+        "roc_auc +0.0050 over the champion, 95% lower bound -0.0110 (DeLong, 5,000 rows)",
+    ]
+
+
+def test_a_sure_improvement_promotes_and_cites_its_interval():
+    decision, reasons = gate_verdict(
+        {**GOOD, "roc_auc": 0.73}, {"roc_auc": 0.70}, BASELINE, 5000, GATE, auc_comparison(0.73, 0.70, 0.012)
+    )
+    assert decision == PROMOTE
+    assert reasons == [
+        "passes every bar and beats the champion",
+        "roc_auc +0.0300 over the champion, 95% lower bound +0.0120 (DeLong, 5,000 rows)",
+    ]
+
+
+def test_a_tolerance_for_the_champion_applies_to_the_lower_bound():
+    tolerant = GateSpec(beat_champion_by=-0.01)
+    comparison = auc_comparison(0.70, 0.70, lower_bound=-0.004)
+    assert gate_verdict(GOOD, {"roc_auc": 0.70}, None, 5000, tolerant, comparison)[0] == PROMOTE
+    comparison = auc_comparison(0.70, 0.70, lower_bound=-0.02)
+    assert gate_verdict(GOOD, {"roc_auc": 0.70}, None, 5000, tolerant, comparison)[0] == REJECT
+
+
+def test_the_champion_confidence_is_a_probability_or_off():
+    assert GateSpec().champion_confidence == 0.95
+    assert parse_config(GateSpec, {"champion_confidence": None}, "usecase.gate").champion_confidence is None
+    with pytest.raises(ConfigError, match="usecase.gate: champion_confidence: Input should be less than 1"):
+        parse_config(GateSpec, {"champion_confidence": 1}, "usecase.gate")
 
 
 def test_relative_bars_need_no_absolute_bar_so_a_high_base_rate_cannot_reject_a_good_model():

@@ -6,6 +6,7 @@ the tests then exercise the life cycle on it in order.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -93,6 +94,16 @@ def test_gate_rejects_a_weaker_model(lakehouse, spark):
     )
     assert [r["decision"] for r in rejected] == ["reject"]
     assert any("champion" in reason or "baseline" in reason for reason in rejected[0]["reasons"])
+    # the paired comparison with the champion on the same rows is recorded, and cited as evidence
+    metrics = json.loads(rejected[0]["metrics"])
+    auc = metrics["champion_comparison"]["roc_auc"]
+    assert auc["method"] == "DeLong" and auc["rows"] == metrics["candidate"]["rows"]
+    assert auc["improvement"] == pytest.approx(
+        metrics["candidate"]["roc_auc"] - metrics["champion"]["roc_auc"]
+    )
+    assert auc["lower_bound"] < auc["improvement"] and auc["std_error"] > 0
+    assert any("lower bound" in reason for reason in rejected[0]["reasons"])
+    print(rejected[0]["reasons"])
 
 
 def test_forced_promotion_then_rollback_restores_the_previous_champion(lakehouse):

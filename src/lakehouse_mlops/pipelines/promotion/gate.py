@@ -4,6 +4,7 @@ metrics on one window, with the use case's bars (``usecase.gate``)."""
 from __future__ import annotations
 
 from lakehouse_mlops.framework.usecase import GATE_METRICS, GateSpec
+from lakehouse_mlops.pipelines.promotion.paired import PairedDifference
 
 PROMOTE, REJECT = "promote", "reject"
 #: a candidate that passed the gate where ``promotion.require_approval`` is on: it waits for an operator
@@ -35,12 +36,16 @@ def gate_verdict(
     baseline: dict[str, float] | None,
     rows: int,
     gate: GateSpec,
+    comparisons: dict[str, PairedDifference] | None = None,
 ) -> tuple[str, list[str]]:
     """``promote`` only if every check passes; otherwise ``reject`` with every failed check.
 
     Safe by default: a missing metric, a too-small window or a tie with the champion rejects.
-    Without a baseline score (``gate.baseline_score`` unset) there is no baseline check.
+    Without a baseline score (``gate.baseline_score`` unset) there is no baseline check. Where a
+    paired comparison with the champion is given for a metric, its lower confidence bound must clear
+    ``beat_champion_by`` (not just the point values), and the evidence is among the reasons.
     """
+    comparisons = comparisons or {}
     reasons = []
     if rows < gate.min_rows:
         reasons.append(f"evaluation window has {rows} labelled rows < {gate.min_rows}")
@@ -55,16 +60,24 @@ def gate_verdict(
         ):
             short = _short_of("the baseline", baseline[metric], gate.beat_baseline_by)
             reasons.append(f"{metric} {value:.4f} {short}")
-        if champion is not None and not passes(
-            value, beaten_by(champion[metric], gate.beat_champion_by, metric), metric
-        ):
+        if champion is not None and not _improves(value, champion[metric], metric, gate, comparisons):
             reasons.append(
                 f"{metric} {value:.4f} does not improve on the champion "
                 f"({champion[metric]:.4f}) by {gate.beat_champion_by}"
+                + (f" at {gate.champion_confidence:.0%} confidence" if metric in comparisons else "")
             )
+    evidence = [comparisons[metric].evidence() for metric in gate.metrics if metric in comparisons]
     if reasons:
-        return REJECT, reasons
-    return PROMOTE, ["passes every bar" + ("" if champion is None else " and beats the champion")]
+        return REJECT, reasons + evidence
+    return PROMOTE, ["passes every bar" + ("" if champion is None else " and beats the champion"), *evidence]
+
+
+def _improves(
+    value: float, champion: float, metric: str, gate: GateSpec, comparisons: dict[str, PairedDifference]
+) -> bool:
+    if metric in comparisons:
+        return comparisons[metric].clears(gate.beat_champion_by)
+    return passes(value, beaten_by(champion, gate.beat_champion_by, metric), metric)
 
 
 def approval_step(decision: str, reasons: list[str], require_approval: bool) -> tuple[str, list[str]]:

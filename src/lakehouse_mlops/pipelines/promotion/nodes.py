@@ -15,10 +15,11 @@ from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.framework.decisions import decision_rows
 from lakehouse_mlops.framework.errors import LakehouseError
 from lakehouse_mlops.framework.examples import TimeWindows, labelled_rows
-from lakehouse_mlops.framework.metrics import classification_metrics
+from lakehouse_mlops.framework.metrics import classification_metrics, metric_functions
 from lakehouse_mlops.framework.model_ref import ModelRef
-from lakehouse_mlops.framework.usecase import parse_usecase
+from lakehouse_mlops.framework.usecase import GateSpec, parse_usecase
 from lakehouse_mlops.pipelines.promotion.gate import AWAITING_APPROVAL, PROMOTE, approval_step, gate_verdict
+from lakehouse_mlops.pipelines.promotion.paired import PairedDifference, paired_difference
 
 logger = logging.getLogger(__name__)
 #: a constant baseline score has no ranking; the clip keeps log loss finite
@@ -65,20 +66,22 @@ def judge(window: pd.DataFrame, candidate: dict, usecase: dict) -> dict:
     gate = contract.gate
     x, y = window[contract.features.all], window[contract.label.column].astype(int).to_numpy()
 
-    def score(version: str) -> dict:
-        model = ModelRef.resolve(candidate["name"], version)
-        return classification_metrics(y, model.predict_proba(x), model.threshold)
-
-    metrics = {"candidate": score(candidate["version"])}
+    scored = {"candidate": _scores(candidate["name"], candidate["version"], x)}
     if gate.baseline_score:
         scores = window[gate.baseline_score].astype(float)
         clipped = np.clip(scores.fillna(scores.mean()).to_numpy(), BASELINE_CLIP, 1 - BASELINE_CLIP)
-        metrics["baseline"] = classification_metrics(y, clipped, 0.5)
+        scored["baseline"] = (clipped, 0.5)
     champion = candidate["champion"]
     if champion is not None and champion != candidate["version"]:
-        metrics["champion"] = score(champion)
+        scored["champion"] = _scores(candidate["name"], champion, x)
+    metrics = {role: classification_metrics(y, *scores) for role, scores in scored.items()}
+    comparisons = _champion_comparisons(y, scored, gate)
+    if comparisons:
+        metrics["champion_comparison"] = {metric: c.as_record() for metric, c in comparisons.items()}
     verdict, reasons = approval_step(
-        *gate_verdict(metrics["candidate"], metrics.get("champion"), metrics.get("baseline"), len(y), gate),
+        *gate_verdict(
+            metrics["candidate"], metrics.get("champion"), metrics.get("baseline"), len(y), gate, comparisons
+        ),
         candidate.get("require_approval", False),
     )
     logger.info(
@@ -92,6 +95,32 @@ def judge(window: pd.DataFrame, candidate: dict, usecase: dict) -> dict:
         "metrics": metrics,
         "window_start": window.attrs["start"],
         "window_end": window.attrs["end"],
+    }
+
+
+def _scores(name: str, version: str, x: pd.DataFrame) -> tuple[np.ndarray, float]:
+    model = ModelRef.resolve(name, version)
+    return model.predict_proba(x), model.threshold
+
+
+def _champion_comparisons(
+    y: np.ndarray, scored: dict[str, tuple[np.ndarray, float]], gate: GateSpec
+) -> dict[str, PairedDifference]:
+    """Candidate vs champion on every gate metric, paired on the window's rows
+    (``gate.champion_confidence``; none without a champion)."""
+    if "champion" not in scored or gate.champion_confidence is None:
+        return {}
+    (candidate, candidate_threshold), (champion, champion_threshold) = scored["candidate"], scored["champion"]
+    return {
+        metric: paired_difference(
+            metric,
+            y,
+            candidate,
+            champion,
+            (metric_functions(candidate_threshold)[metric], metric_functions(champion_threshold)[metric]),
+            gate.champion_confidence,
+        )
+        for metric in gate.metrics
     }
 
 
