@@ -53,6 +53,8 @@ def test_each_cycle_monitors_and_records_one_decision(lakehouse, replayed, spark
     june = metrics.filter((F.col("monitored_batch_id") == "2013-06") & (F.col("kind") == "performance"))
     assert {(r["batch_id"], r["metric"]) for r in june.collect()} >= {
         ("2013-05", "roc_auc"),
+        ("2013-05", "precision"),
+        ("2013-05", "recall"),
         ("2013-05", "breach"),
     }
     # May's performance was estimated in May from its scores; June's run puts the realised value next to it
@@ -62,6 +64,8 @@ def test_each_cycle_monitors_and_records_one_decision(lakehouse, replayed, spark
     assert 0.5 < may_auc < 1 and 0 < by_metric[("2013-05", "roc_auc_band")] < 0.05
     realised = {r["model_version"]: r["value"] for r in june.filter(F.col("metric") == "roc_auc").collect()}
     assert by_metric[("2013-06", "estimation_error.roc_auc")] == pytest.approx(realised["1"] - may_auc)
+    # precision and recall at the version's threshold: estimated in May, realised and compared in June
+    assert {"estimation_error.precision", "estimation_error.recall"} <= {m for _, m in by_metric}
     decisions = table(spark, lakehouse, "decisions").filter(F.col("kind") == "monitoring")
     recorded = {r["batch_id"]: r["decision"] for r in decisions.collect()}
     assert recorded == dict(zip(frame["batch_id"], frame["decision"], strict=True))

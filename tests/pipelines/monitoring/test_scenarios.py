@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark.sql import functions as F
 
 from lakehouse_mlops.pipelines.monitoring import decision as monitoring_decision
 from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
@@ -207,3 +208,27 @@ def test_covariate_shift_is_estimated_before_labels_but_concept_drift_is_not(ref
     estimated, realised = estimate(spark, concept), roc_auc_score(concept["is_late"], concept["probability"])
     assert realised < baseline["roc_auc"] - 0.2
     assert estimated["roc_auc"] == pytest.approx(baseline["roc_auc"], abs=0.02)
+
+
+def test_realised_precision_and_recall_are_those_of_the_predicted_labels(spark):
+    """At the version's threshold (its predicted-label column), as sklearn computes them; the
+    estimates of the same metrics are compared with these once labels land."""
+    from sklearn.metrics import precision_score, recall_score
+
+    current = window(6000, seed=11, shift=0.3)
+    current["predicted"] = (current["probability"] >= 0.4).astype(int)
+    frame = spark.createDataFrame(current)
+    measured = performance_by_version(frame, "is_late", SPEC.performance, "predicted")["1"]
+    assert measured["precision"] == pytest.approx(precision_score(current["is_late"], current["predicted"]))
+    assert measured["recall"] == pytest.approx(recall_score(current["is_late"], current["predicted"]))
+    rows = {
+        r["metric"]: r["value"]
+        for r in performance_rows(measured, {"roc_auc": 0.7, "brier": 0.2}, SPEC.performance)
+    }
+    assert rows["precision"] == pytest.approx(measured["precision"]) and "recall" in rows
+    assert "precision" not in performance_by_version(frame, "is_late", SPEC.performance)["1"]
+    # nothing predicted positive: precision is undefined (stored as null), recall 0
+    none = performance_by_version(
+        frame.withColumn("predicted", F.lit(0)), "is_late", SPEC.performance, "predicted"
+    )
+    assert np.isnan(none["1"]["precision"]) and none["1"]["recall"] == 0.0

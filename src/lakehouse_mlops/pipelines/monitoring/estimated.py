@@ -20,7 +20,7 @@ from lakehouse_mlops.pipelines.monitoring.performance import PERFORMANCE, score_
 
 ESTIMATED = "estimated_performance"
 #: estimated metric → the realised metric it is compared with once labels land
-REALISED_OF = {"roc_auc": "roc_auc", "pr_auc": "pr_auc", "positive_rate": "positive_rate"}
+REALISED_OF = {name: name for name in ("roc_auc", "pr_auc", "precision", "recall", "positive_rate")}
 ESTIMATION_ERROR = "estimation_error"
 
 

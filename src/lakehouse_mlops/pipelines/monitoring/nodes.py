@@ -228,7 +228,9 @@ def performance_metrics(
     scored = predictions.join(landed, key)
     rows = []
     for window in sorted(r[0] for r in scored.select(batch).distinct().collect()):
-        measured = performance_by_version(scored.filter(F.col(batch) == window), target, spec.performance)
+        measured = performance_by_version(
+            scored.filter(F.col(batch) == window), target, spec.performance, contract.model.predicted_label
+        )
         for version, values in measured.items():
             tags = registry.version_tags(monitored["name"], version)
             baseline = {"roc_auc": float(tags["test_roc_auc"]), "brier": float(tags["test_brier"])}

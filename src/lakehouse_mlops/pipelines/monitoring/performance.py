@@ -24,10 +24,16 @@ def score_bin(bins: int, score: str = "probability") -> Column:
     return F.least(F.floor(F.col(score) * bins), F.lit(bins - 1)).cast("int")
 
 
-def performance_by_version(scored: DataFrame, target: str, settings: Performance) -> dict[str, dict]:
-    """``scored`` has ``model_version``, ``probability`` and the 0/1 ``target``; metrics per version."""
+def performance_by_version(
+    scored: DataFrame, target: str, settings: Performance, predicted: str | None = None
+) -> dict[str, dict]:
+    """``scored`` has ``model_version``, ``probability`` and the 0/1 ``target`` (and, with
+    ``predicted``, the 0/1 label each version predicted at its threshold); metrics per version."""
     labelled = scored.select(
-        "model_version", "probability", F.col(target).cast("double").alias("_y")
+        "model_version",
+        "probability",
+        F.col(target).cast("double").alias("_y"),
+        (F.col(predicted) if predicted else F.lit(None)).cast("double").alias("_predicted"),
     ).withColumn("_bin", score_bin(settings.score_bins))
     bins = (
         labelled.groupBy("model_version", "_bin")
@@ -36,14 +42,30 @@ def performance_by_version(scored: DataFrame, target: str, settings: Performance
             F.sum("_y").alias("positives"),
             F.sum("probability").alias("score_sum"),
             F.sum((F.col("probability") - F.col("_y")) ** 2).alias("squared_error"),
+            F.sum("_predicted").alias("predicted_positives"),
+            F.sum(F.col("_predicted") * F.col("_y")).alias("true_positives"),
         )
         .collect()
     )
     result: dict[str, dict] = {}
     for version in sorted({r["model_version"] for r in bins}):
         rows = [r for r in bins if r["model_version"] == version]
-        result[version] = _metrics(rows, settings)
+        result[version] = {**_metrics(rows, settings), **(_at_threshold(rows) if predicted else {})}
     return result
+
+
+def _at_threshold(rows: list) -> dict:
+    """Precision and recall of the labels the version predicted (NaN when nothing was predicted
+    positive, or no row is positive)."""
+    true_positives = sum(r["true_positives"] or 0.0 for r in rows)
+    predicted, positives = (
+        sum(r["predicted_positives"] or 0.0 for r in rows),
+        sum(r["positives"] for r in rows),
+    )
+    return {
+        "precision": true_positives / predicted if predicted else float("nan"),
+        "recall": true_positives / positives if positives else float("nan"),
+    }
 
 
 def _metrics(rows: list, settings: Performance) -> dict:
@@ -82,7 +104,18 @@ def performance_rows(measured: dict, baseline: dict, settings: Performance) -> l
     sizes = {"current_rows": n}
     rows = [
         metric(PERFORMANCE, "model", name, measured[name], **sizes)
-        for name in ("roc_auc", "pr_auc", "brier", "ece", "positive_rate", "predicted_rate", "rows")
+        for name in (
+            "roc_auc",
+            "pr_auc",
+            "precision",
+            "recall",
+            "brier",
+            "ece",
+            "positive_rate",
+            "predicted_rate",
+            "rows",
+        )
+        if name in measured
     ]
     if n < settings.min_labelled_rows:
         return [*rows, metric(PERFORMANCE, "model", "breach", None, status=INSUFFICIENT, **sizes)]
