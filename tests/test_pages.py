@@ -116,11 +116,23 @@ def test_monitoring_report_renders(lakehouse, page):
     report = lakehouse / "data/08_reporting/monitoring/latest_report.html"
     page.goto(report.as_uri())
     assert re.fullmatch(r"Monitoring — batch \d{4}-\d{2}", page.locator("h1").inner_text())
-    images = page.locator("img")
-    assert images.count() == 3
-    for i in range(3):
-        assert page.evaluate("img => img.complete && img.naturalWidth > 200", images.nth(i).element_handle())
-    assert page.locator(".decision").inner_text().startswith("decision:")
+    # summary first: the decision, its figures, estimated vs realised, the most drifted features, scores
+    assert page.locator("h2").all_inner_texts() == ["Summary", "Details"]
+    assert page.locator("#summary .decision").inner_text().startswith("decision:")
+    assert page.locator("#summary table").first.is_visible()
+    summary_images = page.locator("#summary img")
+    assert 2 <= summary_images.count() <= 5  # estimates, up to three drifted features, scores
+    for i in range(summary_images.count()):
+        image = summary_images.nth(i)
+        assert image.is_visible()
+        assert page.evaluate("img => img.complete && img.naturalWidth > 200", image.element_handle())
+    # every metric table is folded below, and opens on a click
+    folds = page.locator("#details details")
+    assert folds.count() == 5 and not page.locator("#details details[open]").count()
+    drift_table = folds.first.locator("table")
+    assert not drift_table.is_visible()
+    folds.first.locator("summary").click()
+    assert drift_table.is_visible() and "effect threshold" in drift_table.inner_text()
     page.screenshot(path=str(ARTIFACTS / "monitoring_report.png"), full_page=True)
 
 

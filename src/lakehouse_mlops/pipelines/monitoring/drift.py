@@ -17,6 +17,7 @@ from lakehouse_mlops.pipelines.monitoring.profiles import (
     CategoricalProfile,
     NumericProfile,
     ReferenceProfile,
+    WindowCounts,
     coarse_counts,
     profile_reference,
     window_counts,
@@ -56,6 +57,13 @@ def drift_rows(
     One Spark job: each reference bucket's count and sum of values in the current window, and its
     categories; the current window needs no quantile sketch of its own.
     """
+    return measure_window(reference, current, spec, kind)[0]
+
+
+def measure_window(
+    reference: ReferenceProfile, current: DataFrame, spec: MonitoringSpec, kind: str = DATA_DRIFT
+) -> tuple[list[dict], WindowCounts]:
+    """``drift_rows``, and the window's counts they came from (for the report's distributions)."""
     settings = spec.prediction if kind == PREDICTION_DRIFT else spec.numeric
     numeric, categorical = list(reference.splits), list(reference.categories)
     (window,) = window_counts([current], reference.splits, categorical)
@@ -80,7 +88,7 @@ def drift_rows(
             rows += _numeric_quality(c, ref, cur, spec)
     for c in categorical:
         rows += _categorical_feature(c, reference.categories[c], window.categories[c], spec)
-    return rows
+    return rows, window
 
 
 def compare_windows(  # noqa: PLR0913 - two windows, two column lists, the settings
@@ -127,7 +135,7 @@ def _numeric_feature(  # noqa: PLR0913 - one feature's profiles and counts
     wasserstein = st.wasserstein_normalised(
         splits, ref_counts, ref_buckets.sums, cur_counts, cur_buckets.sums, ref.std
     )
-    deciles = np.unique(ref.quantiles[_psi_positions(settings)])
+    deciles = np.unique(ref.quantiles[psi_positions(settings)])
     psi = st.psi(coarse_counts(splits, ref_counts, deciles), coarse_counts(splits, cur_counts, deciles))
     w_flag = significant and wasserstein >= settings.wasserstein_threshold
     psi_flag = significant and psi >= settings.psi_threshold
@@ -149,7 +157,7 @@ def _numeric_feature(  # noqa: PLR0913 - one feature's profiles and counts
     ]
 
 
-def _psi_positions(settings: NumericDrift) -> list[int]:
+def psi_positions(settings: NumericDrift) -> list[int]:
     """Indices of the PSI bin edges (e.g. deciles) among the quantiles k / n, k = 1 … n − 1."""
     step = settings.quantiles // settings.psi_bins
     return [k * step - 1 for k in range(1, settings.psi_bins)]

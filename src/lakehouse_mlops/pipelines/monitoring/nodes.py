@@ -21,10 +21,13 @@ from lakehouse_mlops.pipelines.inference.scoring import with_probability
 from lakehouse_mlops.pipelines.monitoring import policy as rules
 from lakehouse_mlops.pipelines.monitoring import report
 from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, parse_monitoring
+from lakehouse_mlops.pipelines.monitoring.distributions import feature_distributions
 from lakehouse_mlops.pipelines.monitoring.drift import (
     DATA_DRIFT,
     PREDICTION_DRIFT,
     drift_rows,
+    measure_window,
+    psi_positions,
 )
 from lakehouse_mlops.pipelines.monitoring.estimated import (
     ESTIMATED,
@@ -183,10 +186,11 @@ def drift_metrics(
     usecase: dict,
     monitoring: dict,
 ) -> tuple[list[dict], dict]:
-    """Data drift and data quality per feature, prediction drift of the deployed model, and the two
-    score histograms (for the report): one Spark job for the features, two for the scores."""
+    """Data drift and data quality per feature, prediction drift of the deployed model, and what the
+    report plots: the two score histograms and each feature's reference and current distribution.
+    One Spark job for the features, two for the scores."""
     spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
-    rows = drift_rows(profiles.data, current, spec)
+    rows, window = measure_window(profiles.data, current, spec)
     current_scores = scores_of(
         predictions, contract.batch.column, monitored["batch_id"], monitored["version"]
     ).select("probability")
@@ -196,6 +200,7 @@ def drift_metrics(
         "reference": _shares(profiles.score_counts),
         "current": _shares(histogram_counts(current_scores, "probability", len(profiles.score_counts))),
         "positive": contract.label.positive,
+        "features": feature_distributions(profiles.data, window, psi_positions(spec.numeric)),
     }
     drifted = [
         r["feature"]
@@ -292,26 +297,29 @@ def monitoring_report(  # noqa: PLR0913 - the run's rows, the history, the decis
 ) -> tuple[str, dict[str, str], plt.Figure, plt.Figure]:
     """The HTML report (latest, logged to MLflow), the same page for the per-batch archive, and the
     per-feature drift and performance-over-time plots on their own."""
-    earlier = pd.DataFrame(
-        columns=["batch_id", "model_version", "metric", "value", "threshold", "flagged", "status"]
-    )
+    columns = ["kind", "batch_id", "model_version", "metric", "value", "threshold", "flagged", "status"]
+    earlier = pd.DataFrame(columns=columns)
     if history is not None:
         earlier = (
             history.filter(
-                (F.col("kind") == PERFORMANCE) & (F.col("monitored_batch_id") < decision["batch_id"])
+                F.col("kind").isin(PERFORMANCE, ESTIMATED)
+                & (F.col("monitored_batch_id") < decision["batch_id"])
             )
-            .select(*earlier.columns)
+            .select(*columns)
             .toPandas()
         )
-    current = pd.DataFrame(performance, columns=[*earlier.columns, "kind", "feature", "p_value"])
-    timeline = pd.concat([earlier, current[earlier.columns]], ignore_index=True)
+    now = pd.DataFrame([*performance, *estimated]).reindex(columns=columns)
+    rows = pd.concat([frame for frame in (earlier, now) if not frame.empty], ignore_index=True)
+    rows = rows if not rows.empty else pd.DataFrame(columns=columns)
+    timeline = rows[rows["kind"] == PERFORMANCE].drop(columns="kind").reset_index(drop=True)
+    estimates = report.estimates_timeline(rows)
     baselines = {
         v: float(registry.version_tags(decision["model_name"], v).get("test_roc_auc", "nan"))
         for v in timeline["model_version"].dropna().unique()
     }
     drift = pd.DataFrame(drift_rows)
-    plots = report.figures(drift, timeline, histogram, baselines)
-    page = report.render(decision, drift, timeline, plots, pd.DataFrame(estimated))
+    plots = report.figures(drift, timeline, histogram, baselines, estimates)
+    page = report.render(decision, drift, timeline, plots, pd.DataFrame(estimated), estimates)
     return page, {decision["batch_id"]: page}, plots["drift"], plots["performance"]
 
 

@@ -11,8 +11,12 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import pandas as pd  # noqa: E402
 
 from lakehouse_mlops.framework.html import STYLE, figure_html, table_html  # noqa: E402
+from lakehouse_mlops.pipelines.monitoring.estimated import ESTIMATED  # noqa: E402
+from lakehouse_mlops.pipelines.monitoring.performance import PERFORMANCE  # noqa: E402
 
 EFFECT = {"psi": "threshold", "jensen_shannon": "threshold"}
+#: drifted features whose reference and current distributions the summary shows
+TOP_FEATURES = 3
 
 
 def drift_figure(drift: pd.DataFrame) -> plt.Figure:
@@ -68,15 +72,88 @@ def performance_figure(performance: pd.DataFrame, baselines: dict[str, float]) -
     return fig
 
 
+def estimates_figure(estimates: pd.DataFrame) -> plt.Figure:
+    """Per batch, the deployed version's estimated ROC AUC with its band, and the realised value once
+    the labels landed."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    if not estimates.empty:
+        x = estimates["batch_id"]
+        band = estimates["band"].fillna(0)
+        ax.plot(x, estimates["estimated"], marker="o", label="estimated (from the scores)")
+        ax.fill_between(x, estimates["estimated"] - band, estimates["estimated"] + band, alpha=0.2)
+        realised = estimates.dropna(subset=["realised"])
+        ax.plot(realised["batch_id"], realised["realised"], "s", color="black", label="realised (labels)")
+        ax.legend()
+    ax.set(xlabel="batch", ylabel="ROC AUC", title="estimated vs realised performance (band: 1 SE)")
+    fig.tight_layout()
+    return fig
+
+
+def feature_figure(feature: str, distribution: dict) -> plt.Figure:
+    """Reference vs current shares of one feature (numeric: per reference decile)."""
+    bins = distribution["bins"]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    positions = range(len(bins))
+    ax.bar([i - 0.2 for i in positions], distribution["reference"], width=0.4, label="reference")
+    ax.bar([i + 0.2 for i in positions], distribution["current"], width=0.4, label="current")
+    ax.set_xticks(list(positions), bins, rotation=30, ha="right", fontsize=8)
+    ax.set(ylabel="share of rows", title=f"{feature}: reference vs current")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def most_drifted(drift: pd.DataFrame, count: int = TOP_FEATURES) -> list[str]:
+    """The drifted features, strongest first (their largest flagged effect relative to its threshold)."""
+    flagged = drift[
+        (drift["kind"] == "data_drift") & drift["flagged"].astype(bool) & drift["threshold"].notna()
+    ]
+    if flagged.empty:
+        return []
+    ratio = (flagged["value"] / flagged["threshold"]).groupby(flagged["feature"]).max()
+    return list(ratio.sort_values(ascending=False).index[:count])
+
+
 def figures(
-    drift: pd.DataFrame, performance: pd.DataFrame, histogram: dict, baselines: dict
+    drift: pd.DataFrame,
+    performance: pd.DataFrame,
+    histogram: dict,
+    baselines: dict,
+    estimates: pd.DataFrame | None = None,
 ) -> dict[str, plt.Figure]:
-    """The report's plots (also saved on their own, for kedro-viz and MLflow)."""
-    return {
+    """The report's plots (the drift and performance ones also saved on their own, for kedro-viz and
+    MLflow); ``feature:<name>`` for each of the most drifted features."""
+    plots = {
         "drift": drift_figure(drift[drift["kind"] == "data_drift"]),
         "scores": scores_figure(histogram),
         "performance": performance_figure(performance, baselines),
+        "estimates": estimates_figure(
+            estimates if estimates is not None else estimates_timeline(pd.DataFrame())
+        ),
     }
+    distributions = histogram.get("features", {})
+    for feature in most_drifted(drift) if not drift.empty else []:
+        if feature in distributions:
+            plots[f"feature:{feature}"] = feature_figure(feature, distributions[feature])
+    return plots
+
+
+def estimates_timeline(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` of kinds ``estimated_performance`` and ``performance`` (batch_id, model_version, metric,
+    value) → per estimated batch: estimated ROC AUC, its band and the realised ROC AUC of the same
+    version on that batch (NaN until its labels land)."""
+    columns = ["batch_id", "model_version", "estimated", "band", "realised"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["batch_id", "model_version"]
+    estimated = rows[rows["kind"] == ESTIMATED].pivot_table(index=keys, columns="metric", values="value")
+    estimated = estimated.reindex(columns=["roc_auc", "roc_auc_band"]).dropna(subset=["roc_auc"])
+    realised = (
+        rows[(rows["kind"] == PERFORMANCE) & (rows["metric"] == "roc_auc")].groupby(keys)["value"].last()
+    )
+    timeline = estimated.join(realised.rename("realised"), how="left").reset_index()
+    timeline = timeline.rename(columns={"roc_auc": "estimated", "roc_auc_band": "band"})
+    return timeline.sort_values("batch_id").reindex(columns=columns).reset_index(drop=True)
 
 
 #: the drift tables' columns: an effect size is read against its threshold, a test's p-value against
@@ -115,46 +192,111 @@ def estimated_table(estimated: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _band(value: float | None, band: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "not estimated"
+    return f"{value:.3f}" + ("" if band is None or pd.isna(band) else f" ± {band:.3f}")
+
+
+def summary_table(decision: dict, estimated: pd.DataFrame, estimates: pd.DataFrame) -> pd.DataFrame:
+    """The figures behind the decision, one line each."""
+    signals = decision.get("signals", {})
+    values = dict(zip(estimated.get("metric", []), estimated.get("value", []), strict=True))
+    lines = [("estimated ROC AUC of this batch", _band(values.get("roc_auc"), values.get("roc_auc_band")))]
+    labelled = estimates.dropna(subset=["realised"]) if not estimates.empty else estimates
+    if not labelled.empty:
+        last = labelled.iloc[-1]
+        lines.append(
+            (
+                f"realised ROC AUC of batch {last['batch_id']} (version {last['model_version']})",
+                f"{last['realised']:.3f} (estimated {last['estimated']:.3f}, "
+                f"error {last['realised'] - last['estimated']:+.3f})",
+            )
+        )
+    else:
+        lines.append(("realised ROC AUC", "no labelled batch yet: labels land after their batch"))
+    drifted, share = signals.get("drifted_features", []), signals.get("drift_share")
+    lines += [
+        (
+            "drifted features",
+            f"{len(drifted)} ({share:.0%} of those assessed)" if share is not None else "not assessed",
+        ),
+        ("data-quality alarms", ", ".join(signals.get("quality_alarms", [])) or "none"),
+        (
+            "prediction drift",
+            {True: "yes", False: "no", None: "not assessed"}[signals.get("prediction_drift")],
+        ),
+    ]
+    return pd.DataFrame(lines, columns=["figure", "value"])
+
+
+def _folded(title: str, *content: str) -> str:
+    return f"<details><summary>{html.escape(title)}</summary>{''.join(content)}</details>"
+
+
 def render(
     decision: dict,
     drift: pd.DataFrame,
     performance: pd.DataFrame,
     plots: dict[str, plt.Figure],
     estimated: pd.DataFrame | None = None,
+    estimates: pd.DataFrame | None = None,
 ) -> str:
+    """Summary first (decision, its evidence, estimated vs realised performance, the most drifted
+    features' distributions, the scores); every metric table folded below."""
     data_drift = drift_table(drift, "data_drift")
     quality = drift_table(drift, "data_quality")
     prediction = drift_table(drift, "prediction_drift")
-    estimated = estimated_table(estimated if estimated is not None else pd.DataFrame())
+    estimated = estimated if estimated is not None else pd.DataFrame()
+    estimates = estimates if estimates is not None else estimates_timeline(pd.DataFrame())
+    estimated_metrics = estimated_table(estimated)
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in decision["reasons"])
     latest = (
         performance[performance["batch_id"] == performance["batch_id"].max()]
         if not performance.empty
         else performance
     )
+    features = [name for name in plots if name.startswith("feature:")]
     parts = [
         f"<h1>Monitoring — batch {html.escape(decision['batch_id'])}</h1>",
         f"<p>model {html.escape(decision['model_name'])} "
         f"version {html.escape(decision['model_version'])}</p>",
+        '<section id="summary"><h2>Summary</h2>',
         f'<div class="decision {decision["decision"]}">decision: <b>{decision["decision"]}</b></div>',
         f"<ul>{reasons}</ul>",
-        "<h2>Per-feature drift</h2>",
-        figure_html(plots["drift"], "per-feature drift"),
-        table_html(data_drift),
-        "<h2>Data quality</h2>",
-        table_html(quality),
-        "<h2>Prediction drift</h2>",
+        table_html(summary_table(decision, estimated, estimates)),
+        "<h3>Estimated vs realised performance</h3>",
+        figure_html(plots["estimates"], "estimated vs realised performance") if "estimates" in plots else "",
+        "<h3>Most drifted features</h3>",
+        "".join(figure_html(plots[name], name.removeprefix("feature:")) for name in features)
+        or "<p><em>no feature drifted</em></p>",
+        "<h3>Scores</h3>",
         figure_html(plots["scores"], "score distribution"),
-        table_html(prediction),
-        "<h2>Estimated performance (from the scores, before labels land)</h2>",
-        table_html(estimated)
-        if not estimated.empty
-        else "<p><em>not estimated: the window is smaller than min_labelled_rows</em></p>",
-        "<h2>Performance over time</h2>",
-        figure_html(plots["performance"], "performance over time"),
-        table_html(latest[["batch_id", "model_version", "metric", "value", "threshold", "flagged", "status"]])
-        if not latest.empty
-        else "<p><em>no labelled window yet: labels land after their batch</em></p>",
+        "</section>",
+        '<section id="details"><h2>Details</h2>',
+        _folded(
+            "Per-feature drift (every metric)",
+            figure_html(plots["drift"], "per-feature drift"),
+            table_html(data_drift),
+        ),
+        _folded("Data quality", table_html(quality)),
+        _folded("Prediction drift", table_html(prediction)),
+        _folded(
+            "Estimated performance (from the scores, before labels land)",
+            table_html(estimated_metrics)
+            if not estimated_metrics.empty
+            else "<p><em>not estimated: the window is smaller than min_labelled_rows</em></p>",
+        ),
+        _folded(
+            "Performance over time",
+            figure_html(plots["performance"], "performance over time"),
+            table_html(
+                latest[["batch_id", "model_version", "metric", "value", "threshold", "flagged", "status"]]
+            )
+            if not latest.empty
+            else "<p><em>no labelled window yet: labels land after their batch</em></p>",
+        ),
+        "</section>",
     ]
     body = "\n".join(parts)
     title = f"Monitoring {html.escape(decision['batch_id'])}"
