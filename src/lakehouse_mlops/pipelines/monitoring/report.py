@@ -100,6 +100,24 @@ def drift_table(drift: pd.DataFrame, kind: str) -> pd.DataFrame:
     return rows.rename(columns=DRIFT_COLUMNS)
 
 
+#: the feed table: rows of this batch, and, for completeness, the trailing median they are read against
+FEED_COLUMNS = {
+    "feature": "feed",
+    "metric": "check",
+    "current_rows": "rows (landed / accepted)",
+    "reference_rows": "trailing median",
+    "value": "value (missing 1/0; rows / median)",
+    "threshold": "min ratio",
+    "flagged": "flagged",
+    "status": "status",
+}
+
+
+def feed_table(feeds: list[dict]) -> pd.DataFrame:
+    """Freshness (``feed_missing``) and completeness (``feed_incomplete``) per feed."""
+    return pd.DataFrame(feeds).reindex(columns=list(FEED_COLUMNS)).rename(columns=FEED_COLUMNS)
+
+
 def estimated_table(estimated: pd.DataFrame) -> pd.DataFrame:
     """Each estimated metric with its one-standard-error band."""
     if estimated.empty:
@@ -121,6 +139,7 @@ def render(
     performance: pd.DataFrame,
     plots: dict[str, plt.Figure],
     estimated: pd.DataFrame | None = None,
+    feeds: list[dict] | None = None,
 ) -> str:
     data_drift = drift_table(drift, "data_drift")
     quality = drift_table(drift, "data_quality")
@@ -143,6 +162,8 @@ def render(
         table_html(data_drift),
         "<h2>Data quality</h2>",
         table_html(quality),
+        "<h2>Feed freshness and completeness (ingestion audit)</h2>",
+        table_html(feed_table(feeds or [])),
         "<h2>Prediction drift</h2>",
         figure_html(plots["scores"], "score distribution"),
         table_html(prediction),
