@@ -186,3 +186,13 @@ def test_shipped_use_cases_declare_their_reference_feeds(usecase, once):
     )
     arrivals = parse_rules(raw["ingestion"]).arrivals
     assert {f for f, how in arrivals.items() if how == "once"} == once
+
+
+def test_the_feed_settings_are_shipped_and_documented_with_their_defaults():
+    import yaml
+
+    shipped = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_monitoring.yml").read_text())
+    assert shipped["monitoring"]["feeds"] == Feeds().model_dump()
+    documented = (PROJECT_ROOT / "docs/configuration.md").read_text()
+    for key, default in Feeds().model_dump().items():
+        assert f"| `feeds.{key}` | {default:g} |" in documented
