@@ -105,10 +105,10 @@ def copy_own_lakehouse(template: Path, target: Path, model: str) -> Path:
     return project
 
 
-def make_loop(project: Path, extra: dict | None = None, full: bool = False):
+def make_loop(project: Path, extra: dict | None = None, full: bool = False, lander=land_small_month):
     """The loop on a small lakehouse: fast training, test gate bars, small landings."""
     from lakehouse_mlops.ops.loop import Loop
 
     params = {**FAST_TRAINING, **PROMOTION_BARS, **(extra or {})}
     conf = str(project / "conf")
-    return Loop(PROJECT_ROOT, conf_source=conf, params=params, lander=land_small_month, full=full)
+    return Loop(PROJECT_ROOT, conf_source=conf, params=params, lander=lander, full=full)

@@ -49,7 +49,23 @@ def test_each_cycle_monitors_and_records_one_decision(lakehouse, replayed, spark
     metrics = table(spark, lakehouse, "monitoring_metrics")
     may = {r["kind"] for r in metrics.filter(F.col("monitored_batch_id") == "2013-05").collect()}
     # April's labels land with May, but April was never scored: no performance yet
-    assert may == {"data_drift", "data_quality", "prediction_drift", "estimated_performance", "summary"}
+    assert may == {
+        "data_drift",
+        "data_quality",
+        "feed_quality",
+        "prediction_drift",
+        "estimated_performance",
+        "summary",
+    }
+    # every feed landed each month; the reference feeds once, in January: no freshness or completeness alarm
+    feeds = metrics.filter(F.col("kind") == "feed_quality").collect()
+    assert {(r["monitored_batch_id"], r["feature"]) for r in feeds if r["metric"] == "feed_missing"} == {
+        (b, f)
+        for b in REPLAYED_MONTHS
+        for f in ("airlines", "airports", "planes", "weather", "flights", "outcomes")
+    }
+    assert not any(r["flagged"] for r in feeds)
+    assert {r["status"] for r in feeds if r["metric"] == "feed_incomplete"} == {"ok"}
     june = metrics.filter((F.col("monitored_batch_id") == "2013-06") & (F.col("kind") == "performance"))
     assert {(r["batch_id"], r["metric"]) for r in june.collect()} >= {
         ("2013-05", "roc_auc"),

@@ -74,6 +74,9 @@ class FeedRules(StrictModel):
     key: list[str]
     columns: dict[str, ColumnRule]
     derived: dict[str, DerivedColumn] = {}
+    #: ``every_batch``: a batch without this feed is an alarm (monitoring's ``feed_missing``);
+    #: ``once``: reference data that lands with one batch and is not expected again
+    arrives: Literal["every_batch", "once"] = "every_batch"
 
     @model_validator(mode="after")
     def _key_columns_exist(self) -> FeedRules:
@@ -94,6 +97,11 @@ class IngestionRules(StrictModel):
     delimiter: str = ","
     null_tokens: list[str] = ["", "NA", "NULL"]
     feeds: dict[str, FeedRules]
+
+    @property
+    def arrivals(self) -> dict[str, str]:
+        """feed → how it arrives (``every_batch`` or ``once``)."""
+        return {name: rules.arrives for name, rules in self.feeds.items()}
 
     def feed(self, name: str) -> FeedRules:
         if name not in self.feeds:

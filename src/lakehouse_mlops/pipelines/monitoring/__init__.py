@@ -7,6 +7,9 @@ earlier batches have landed, measure realised performance per batch and model ve
   counted). Drift needs an effect beyond its threshold *and* significance; windows below the minimum
   sizes are reported ``insufficient``, never as drift.
 - data quality: null share, unseen categories, values outside the reference range.
+- feed freshness and completeness (``freshness.py``), from the ingestion audit: a feed that did not
+  land for the batch (``feed_missing``), or landed far fewer accepted rows than its trailing median
+  (``feed_incomplete``) — alarms that alert, never retrain.
 - prediction drift: the same numeric statistics on the score.
 - performance: AUC, Brier, calibration error, positive vs predicted rate, against the version's test
   metrics recorded at training.

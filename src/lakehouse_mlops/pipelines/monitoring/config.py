@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field, model_validator
+
 from lakehouse_mlops.framework.config import StrictModel, parse_config
 
 SOURCE = "conf/*/parameters_monitoring.yml (key 'monitoring')"
@@ -37,6 +39,23 @@ class Quality(StrictModel):
     max_out_of_range_share: float = 0.05
 
 
+class Feeds(StrictModel):
+    """Freshness and completeness of the use case's feeds, from the ingestion audit."""
+
+    completeness_min_ratio: float = Field(0.5, gt=0, le=1)
+    completeness_window: int = Field(6, ge=1)
+    completeness_min_batches: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _enough_batches_fit_the_window(self) -> Feeds:
+        if self.completeness_min_batches > self.completeness_window:
+            raise ValueError(
+                f"completeness_min_batches ({self.completeness_min_batches}) must not exceed "
+                f"completeness_window ({self.completeness_window}): lower it or widen the window"
+            )
+        return self
+
+
 class Performance(StrictModel):
     max_auc_drop: float = 0.03
     max_brier_increase: float = 0.02
@@ -63,6 +82,7 @@ class MonitoringSpec(StrictModel):
     numeric: NumericDrift = NumericDrift()
     categorical: CategoricalDrift = CategoricalDrift()
     quality: Quality = Quality()
+    feeds: Feeds = Feeds()
     prediction: NumericDrift = NumericDrift()
     performance: Performance = Performance()
     policy: Policy = Policy()

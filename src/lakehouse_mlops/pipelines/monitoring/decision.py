@@ -19,6 +19,7 @@ from lakehouse_mlops.pipelines.monitoring.drift import (
     INSUFFICIENT,
     PREDICTION_DRIFT,
 )
+from lakehouse_mlops.pipelines.monitoring.freshness import feed_alarms, unassessed
 from lakehouse_mlops.pipelines.monitoring.performance import PERFORMANCE
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,15 @@ METRIC_SCHEMA = (
 )
 
 
-def signals(drift_rows: list[dict], performance: list[dict], monitored: dict, monitoring: dict) -> dict:
-    """This window's signals: drift share, drifted features, quality alarms, prediction drift, breaches."""
+def signals(
+    drift_rows: list[dict],
+    performance: list[dict],
+    monitored: dict,
+    monitoring: dict,
+    feed_rows: list[dict] | None = None,
+) -> dict:
+    """This window's signals: drift share, drifted features, quality alarms, feed alarms (freshness and
+    completeness), prediction drift, breaches."""
     policy = parse_monitoring(monitoring).policy
     verdicts = [r for r in drift_rows if r["kind"] == DATA_DRIFT and r["metric"] == "drift_detected"]
     assessed = [r for r in verdicts if r["status"] != INSUFFICIENT]
@@ -58,6 +66,8 @@ def signals(drift_rows: list[dict], performance: list[dict], monitored: dict, mo
         else bool(prediction[0]["flagged"]),
         "performance_breaches": breaches,
         "insufficient": share is None,
+        "feed_alarms": feed_alarms(feed_rows or [], monitored["batch_id"]),
+        "feeds_unassessed": unassessed(feed_rows or []),
     }
 
 
@@ -131,7 +141,8 @@ def metrics_table(
     drift_rows: list[dict], performance: list[dict], decision: dict, *more_rows: list[dict]
 ) -> DataFrame:
     """Every metric of this monitoring run as rows of ``monitoring_metrics`` (plus the summary);
-    ``more_rows``: further metric rows (estimated performance, estimation errors)."""
+    ``more_rows``: further metric rows (estimated performance, estimation errors, feed freshness and
+    completeness)."""
     window = decision["signals"]
     summary = [
         _summary("drift_share", window["drift_share"]),
@@ -143,6 +154,7 @@ def metrics_table(
         _summary(
             "quality_alarms", float(len(window["quality_alarms"])), flagged=bool(window["quality_alarms"])
         ),
+        _summary("feed_alarms", float(len(window["feed_alarms"])), flagged=bool(window["feed_alarms"])),
         _summary(
             "prediction_drift",
             None if window["prediction_drift"] is None else float(window["prediction_drift"]),

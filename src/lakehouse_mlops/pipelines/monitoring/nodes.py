@@ -18,6 +18,7 @@ from lakehouse_mlops.framework.lineage import load_pinned
 from lakehouse_mlops.framework.predictions import first_scorer, scores_of
 from lakehouse_mlops.framework.usecase import UseCase, parse_usecase
 from lakehouse_mlops.pipelines.inference.scoring import with_probability
+from lakehouse_mlops.pipelines.ingestion.rules import parse_rules
 from lakehouse_mlops.pipelines.monitoring import policy as rules
 from lakehouse_mlops.pipelines.monitoring import report
 from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, parse_monitoring
@@ -36,6 +37,7 @@ from lakehouse_mlops.pipelines.monitoring.estimated import (
     expected_bins,
 )
 from lakehouse_mlops.pipelines.monitoring.estimation import Calibrator, fit_calibrator
+from lakehouse_mlops.pipelines.monitoring.freshness import AuditedBatch, feed_rows
 from lakehouse_mlops.pipelines.monitoring.performance import (
     PERFORMANCE,
     performance_by_version,
@@ -252,6 +254,23 @@ def performance_metrics(
     return rows
 
 
+def feed_metrics(audit: DataFrame | None, monitored: dict, ingestion: dict, monitoring: dict) -> list[dict]:
+    """Freshness and completeness of every feed the use case declares, for the monitored batch, from
+    the ingestion audit (one small collect: a row per feed and batch up to this one)."""
+    batch, arrivals = monitored["batch_id"], parse_rules(ingestion).arrivals
+    audited = []
+    if audit is not None:
+        found = audit.filter(F.col("feed").isin(list(arrivals)) & (F.col("_batch_id") <= batch))
+        audited = [
+            AuditedBatch(r["feed"], r["_batch_id"], r["landed"], r["silver"])
+            for r in found.select("feed", "_batch_id", "landed", "silver").collect()
+        ]
+    rows = feed_rows(batch, arrivals, audited, parse_monitoring(monitoring).feeds)
+    flagged = [f"{r['feature']}.{r['metric']}" for r in rows if r["flagged"]]
+    logger.info("batch %s: feed alarms %s", batch, flagged or "none")
+    return [{**r, "batch_id": batch, "model_version": monitored["version"]} for r in rows]
+
+
 def estimated_performance(
     profiles: ReferenceProfiles, predictions: DataFrame, monitored: dict, usecase: dict, monitoring: dict
 ) -> list[dict]:
@@ -294,6 +313,7 @@ def monitoring_report(  # noqa: PLR0913 - the run's rows, the history, the decis
     decision: dict,
     histogram: dict,
     estimated: list[dict],
+    feeds: list[dict] | None = None,
 ) -> tuple[str, dict[str, str], plt.Figure, plt.Figure]:
     """The HTML report (latest, logged to MLflow), the same page for the per-batch archive, and the
     per-feature drift and performance-over-time plots on their own."""
@@ -319,7 +339,7 @@ def monitoring_report(  # noqa: PLR0913 - the run's rows, the history, the decis
     }
     drift = pd.DataFrame(drift_rows)
     plots = report.figures(drift, timeline, histogram, baselines, estimates)
-    page = report.render(decision, drift, timeline, plots, pd.DataFrame(estimated), estimates)
+    page = report.render(decision, drift, timeline, plots, pd.DataFrame(estimated), estimates, feeds)
     return page, {decision["batch_id"]: page}, plots["drift"], plots["performance"]
 
 
@@ -329,6 +349,7 @@ def run_metrics(decision: dict, performance: list[dict]) -> dict:
     values = {
         "drift_share": window["drift_share"],
         "quality_alarms": float(len(window["quality_alarms"])),
+        "feed_alarms": float(len(window.get("feed_alarms", []))),
         "retrain": float(decision["decision"] == rules.RETRAIN),
     }
     for r in performance:

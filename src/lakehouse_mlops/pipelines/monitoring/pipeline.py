@@ -1,4 +1,5 @@
-"""The monitoring pipeline: drift, quality, performance on late labels, the policy's decision, report."""
+"""The monitoring pipeline: drift, quality, feed freshness and completeness, performance on late labels,
+the policy's decision, report."""
 
 from __future__ import annotations
 
@@ -66,8 +67,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="compare_estimates_with_labels",
             ),
             node(
+                nodes.feed_metrics,
+                ["ingestion_audit", "monitored_model", "params:ingestion", "params:monitoring"],
+                "feed_rows",
+                name="check_feeds",
+            ),
+            node(
                 decision.signals,
-                ["drift_rows", "performance_rows", "monitored_model", "params:monitoring"],
+                ["drift_rows", "performance_rows", "monitored_model", "params:monitoring", "feed_rows"],
                 "window_signals",
                 name="summarise_signals",
             ),
@@ -91,6 +98,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "monitoring_decision",
                     "estimated_rows",
                     "estimation_error_rows",
+                    "feed_rows",
                 ],
                 "ml_monitoring_metrics",
                 name="store_metrics",
@@ -110,6 +118,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "monitoring_decision",
                     "score_histograms",
                     "estimated_rows",
+                    "feed_rows",
                 ],
                 [
                     "monitoring_report",

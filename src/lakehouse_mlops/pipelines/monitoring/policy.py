@@ -19,10 +19,14 @@ class WindowSignals:
     drift_share: float | None = None
     drifted_features: list[str] = field(default_factory=list)
     quality_alarms: list[str] = field(default_factory=list)
+    #: freshness and completeness of the feeds (``feed_missing``/``feed_incomplete``, one text each)
+    feed_alarms: list[str] = field(default_factory=list)
     prediction_drift: bool | None = None
     #: labelled window → whether the monitored model breached its performance bars there
     performance_breaches: dict[str, bool] = field(default_factory=dict)
     insufficient: bool = False
+    #: per-batch feeds with too few previous batches to judge completeness
+    feeds_unassessed: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,17 @@ def policy_decision(current: WindowSignals, history: History, policy: Policy) ->
         reasons.append(f"data quality: {', '.join(current.quality_alarms)}")
         if policy.retrain_on_quality_alarm:
             triggers.append("data-quality alarm")
+    if current.feed_alarms:
+        # a feed that did not land, or landed short, is fixed at the source: it alerts, never retrains
+        reasons.append(f"data quality (feeds): {'; '.join(current.feed_alarms)}")
     if current.prediction_drift:
         reasons.append("prediction drift: the score distribution moved")
     if current.insufficient:
         reasons.append("window below the minimum size: drift not assessed")
+    if current.feeds_unassessed:
+        reasons.append(
+            f"completeness not assessed (too few previous batches): {', '.join(current.feeds_unassessed)}"
+        )
     if triggers:
         cooling = _cooldown(current.batch_id, history, policy)
         if cooling:
@@ -76,12 +87,13 @@ def policy_decision(current: WindowSignals, history: History, policy: Policy) ->
     alarming = (
         current.dataset_drift
         or current.quality_alarms
+        or current.feed_alarms
         or current.prediction_drift
         or any(current.performance_breaches.values())
     )
     if alarming:
         return ALERT, reasons
-    return NONE, reasons or ["no drift, no data-quality alarm, no performance breach"]
+    return NONE, reasons or ["no drift, no data-quality or feed alarm, no performance breach"]
 
 
 def _known(values: dict[str, bool | None]) -> dict[str, bool]:

@@ -177,6 +177,24 @@ def drift_table(drift: pd.DataFrame, kind: str) -> pd.DataFrame:
     return rows.rename(columns=DRIFT_COLUMNS)
 
 
+#: the feed table: rows of this batch, and, for completeness, the trailing median they are read against
+FEED_COLUMNS = {
+    "feature": "feed",
+    "metric": "check",
+    "current_rows": "rows (landed / accepted)",
+    "reference_rows": "trailing median",
+    "value": "value (missing 1/0; rows / median)",
+    "threshold": "min ratio",
+    "flagged": "flagged",
+    "status": "status",
+}
+
+
+def feed_table(feeds: list[dict]) -> pd.DataFrame:
+    """Freshness (``feed_missing``) and completeness (``feed_incomplete``) per feed."""
+    return pd.DataFrame(feeds).reindex(columns=list(FEED_COLUMNS)).rename(columns=FEED_COLUMNS)
+
+
 def estimated_table(estimated: pd.DataFrame) -> pd.DataFrame:
     """Each estimated metric with its one-standard-error band."""
     if estimated.empty:
@@ -222,6 +240,7 @@ def summary_table(decision: dict, estimated: pd.DataFrame, estimates: pd.DataFra
             f"{len(drifted)} ({share:.0%} of those assessed)" if share is not None else "not assessed",
         ),
         ("data-quality alarms", ", ".join(signals.get("quality_alarms", [])) or "none"),
+        ("feed alarms", "; ".join(signals.get("feed_alarms", [])) or "none"),
         (
             "prediction drift",
             {True: "yes", False: "no", None: "not assessed"}[signals.get("prediction_drift")],
@@ -241,6 +260,7 @@ def render(
     plots: dict[str, plt.Figure],
     estimated: pd.DataFrame | None = None,
     estimates: pd.DataFrame | None = None,
+    feeds: list[dict] | None = None,
 ) -> str:
     """Summary first (decision, its evidence, estimated vs realised performance, the most drifted
     features' distributions, the scores); every metric table folded below."""
@@ -280,6 +300,7 @@ def render(
             table_html(data_drift),
         ),
         _folded("Data quality", table_html(quality)),
+        _folded("Feed freshness and completeness (ingestion audit)", table_html(feed_table(feeds or []))),
         _folded("Prediction drift", table_html(prediction)),
         _folded(
             "Estimated performance (from the scores, before labels land)",
