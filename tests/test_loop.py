@@ -134,6 +134,19 @@ def test_replay_writes_the_timeline_and_retrains_on_trigger(lakehouse, replayed)
     # the point gain
     gain = first["gate_candidate_auc"] - first["gate_champion_auc"]
     assert first["gate_auc_gain_lower_bound"] < gain
+    # alert quality: May's labels are measured in June's cycle, June's in July's; July is not judged
+    assert list(frame["labels_measured_at"][:2]) == ["2013-06", "2013-07"]
+    assert frame["degraded"][:2].notna().all() and pd.isna(frame["degraded"][2])
+    assert summary["judged_months"] == 2 and summary["degraded_months"] == int(frame["degraded"][:2].sum())
+    for month in range(2):  # degraded = the deployed version's realised AUC below its test AUC - 0.03
+        row = frame.loc[month]
+        assert row["degraded"] == (row["auc_deployed"] < row["deployed_test_auc"] - 0.03)
+    # each month's ROC AUC was estimated before its labels landed; May's and June's errors are known
+    assert frame["estimated_auc"].between(0.5, 1).all()
+    assert frame["estimation_error"][:2].notna().all() and pd.isna(frame["estimation_error"][2])
+    assert summary["estimation_mae"] == pytest.approx(frame["estimation_error"].abs().mean())
+    # May's retrain came before May's labels: a true alarm if May degraded, a false one if it did not
+    assert summary["retrain_precision"] == (1.0 if frame["degraded"][0] else 0.0)
     saved = pd.read_csv(lakehouse / "data/08_reporting/replay/timeline.csv")
     assert list(saved["batch_id"]) == ["2013-05", "2013-06", "2013-07"]
     assert (lakehouse / "data/08_reporting/replay/timeline.png").stat().st_size > 10_000

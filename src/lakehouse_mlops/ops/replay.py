@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from functools import cache
 
@@ -24,8 +25,13 @@ from lakehouse_mlops.framework.html import STYLE, figure_html, table_html  # noq
 from lakehouse_mlops.framework.model_ref import ModelRef  # noqa: E402
 from lakehouse_mlops.framework.predictions import scores_of  # noqa: E402
 from lakehouse_mlops.framework.usecase import UseCase, parse_usecase  # noqa: E402
+from lakehouse_mlops.ops.alert_quality import degraded, quality_summary  # noqa: E402
 from lakehouse_mlops.ops.loop import CycleResult, Loop  # noqa: E402
 from lakehouse_mlops.ops.operations import hyperparameters  # noqa: E402
+from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring  # noqa: E402
+from lakehouse_mlops.pipelines.monitoring.drift import INSUFFICIENT  # noqa: E402
+from lakehouse_mlops.pipelines.monitoring.estimated import ESTIMATED  # noqa: E402
+from lakehouse_mlops.pipelines.monitoring.performance import PERFORMANCE  # noqa: E402
 from lakehouse_mlops.pipelines.training.config import parse_training  # noqa: E402
 from lakehouse_mlops.pipelines.training.nodes import fit_final_model  # noqa: E402
 
@@ -38,6 +44,11 @@ TIMELINE_EXTRA = [
     "gate_candidate_auc",
     "gate_champion_auc",
     "gate_auc_gain_lower_bound",
+    "deployed_test_auc",
+    "degraded",
+    "labels_measured_at",
+    "estimated_auc",
+    "estimation_error",
 ]
 
 
@@ -77,7 +88,9 @@ def replay(
 
 def build_timeline(catalog, params: dict, results: list[CycleResult], static: str) -> pd.DataFrame:
     """One row per replayed batch: what the cycle did, and the AUC on the batch's labels of the
-    deployed model, the model it replaced, the static model and a model refit for that batch."""
+    deployed model, the model it replaced, the static model and a model refit for that batch; the
+    deployed version's test AUC and whether the month degraded against it; the estimated AUC of the
+    version that scored the batch and its error once labelled (ops/alert_quality.py)."""
     usecase = parse_usecase(params["usecase"])
     name, key, batch = usecase.model.registered_name, usecase.entity_key, usecase.batch.column
     features, labels = catalog.load("gold_features"), catalog.load("gold_labels")
@@ -85,28 +98,50 @@ def build_timeline(catalog, params: dict, results: list[CycleResult], static: st
     examples = labelled_examples(features, labels, usecase).merge(known_at, on=key, how="left")
     predictions = catalog.load("ml_predictions").select(key, batch, "model_version", "probability")
     decisions = _monitoring_decisions(catalog)
+    estimated, labels_measured_at = _monitoring_evidence(catalog)
+    max_auc_drop = parse_monitoring(params["monitoring"]).performance.max_auc_drop
     best = hyperparameters(registry.version_tags(name, static))
     rows, replaced, previous = [], None, static
     for result in results:
         if result.deployed != previous:
             replaced, previous = previous, result.deployed
         row = {**_cycle_row(result, decisions.get(result.batch_id, {})), **_gate_metrics(name, result)}
+        row["deployed_test_auc"] = _test_auc(name, result.deployed)
+        row["labels_measured_at"] = labels_measured_at.get(result.batch_id)
+        row["estimated_auc"] = estimated.get((result.batch_id, result.scored_by))
         window = examples[examples[batch] == result.batch_id]
         row["labelled_rows"] = len(window)
         y = window[usecase.label.column].astype(int).to_numpy()
         if len(window) and len(set(y)) == 2 and result.deployed:
             x = window[usecase.features.all]
-            scored = scores_of(predictions, batch, result.batch_id, result.deployed).toPandas()
-            deployed = scored.set_index(key)["probability"].reindex(window[key])
             refit = _refit_before(examples, result.batch_id, best, params, usecase)
-            row["auc_deployed"] = roc_auc_score(y, deployed.to_numpy())
+            row["auc_deployed"] = _realised_auc(
+                predictions, usecase, result.batch_id, result.deployed, window
+            )
             row["auc_static"] = roc_auc_score(y, _model(name, static).predict_proba(x))
             row["auc_always_retrain"] = roc_auc_score(y, refit.predict_proba(x)[:, 1])
             if replaced is not None:
                 row["auc_replaced_model"] = roc_auc_score(y, _model(name, replaced).predict_proba(x))
+            if row["estimated_auc"] is not None:
+                # the estimate is of the version that scored the batch, before any re-scoring
+                scored_auc = (
+                    row["auc_deployed"]
+                    if result.scored_by == result.deployed
+                    else _realised_auc(predictions, usecase, result.batch_id, result.scored_by, window)
+                )
+                row["estimation_error"] = scored_auc - row["estimated_auc"]
+        row["degraded"] = degraded(row.get("auc_deployed", np.nan), row["deployed_test_auc"], max_auc_drop)
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame.reindex(columns=[*frame.columns, *[c for c in TIMELINE_EXTRA if c not in frame]])
+
+
+def _realised_auc(predictions, usecase: UseCase, batch_id: str, version: str, window: pd.DataFrame) -> float:
+    """ROC AUC on the window's labels of the scores ``version`` gave the batch in ``predictions``."""
+    key = usecase.entity_key
+    scored = scores_of(predictions, usecase.batch.column, batch_id, version).toPandas()
+    probability = scored.set_index(key)["probability"].reindex(window[key]).to_numpy()
+    return roc_auc_score(window[usecase.label.column].astype(int).to_numpy(), probability)
 
 
 @cache
@@ -128,6 +163,30 @@ def _cycle_row(result: CycleResult, signals: dict) -> dict:
         "cycle_seconds": round(sum(s.seconds for s in result.stages), 1),
         "retrain_seconds": round(sum(s.seconds for s in result.stages if s.stage in RETRAIN_STAGES), 1),
     }
+
+
+def _test_auc(name: str, version: str | None) -> float:
+    tag = registry.version_tags(name, version).get("test_roc_auc") if version else None
+    return float(tag) if tag is not None else float("nan")
+
+
+def _monitoring_evidence(catalog) -> tuple[dict[tuple[str, str], float], dict[str, str]]:
+    """The estimated ROC AUC per (batch, monitored version), and per labelled batch the cycle whose
+    monitoring first measured its labels."""
+    history = catalog.load("monitoring_history")
+    if history is None:
+        return {}, {}
+    rows = history.filter(
+        ((F.col("kind") == ESTIMATED) & (F.col("metric") == "roc_auc") & F.col("value").isNotNull())
+        | ((F.col("kind") == PERFORMANCE) & (F.col("metric") == "breach") & (F.col("status") != INSUFFICIENT))
+    ).select("kind", "batch_id", "model_version", "monitored_batch_id", "value")
+    estimated, measured_at = {}, defaultdict(list)
+    for r in rows.collect():
+        if r["kind"] == ESTIMATED:
+            estimated[(r["batch_id"], r["model_version"])] = r["value"]
+        else:
+            measured_at[r["batch_id"]].append(r["monitored_batch_id"])
+    return estimated, {batch: min(cycles) for batch, cycles in measured_at.items()}
 
 
 def _gate_metrics(name: str, result: CycleResult) -> dict:
@@ -193,6 +252,7 @@ def summarise(frame: pd.DataFrame, static: str) -> dict:
         "months_deployed_below_replaced": int((frame["auc_deployed"] < frame["auc_replaced_model"]).sum())
         if not frame.empty
         else 0,
+        **(quality_summary(frame) if not frame.empty else {}),
     }
 
 
@@ -206,6 +266,20 @@ def timeline_figure(frame: pd.DataFrame) -> plt.Figure:
     ax2.set_ylabel("share of features drifted")
     for column, label in zip(AUC_COLUMNS, ["deployed (loop)", "static", "always retrain"], strict=True):
         ax.plot(x, frame[column].astype(float), marker="o", label=label)
+    ax.plot(
+        x, frame["estimated_auc"].astype(float), linestyle=":", marker="s", label="estimated before labels"
+    )
+    bad = frame["degraded"].eq(True).to_numpy()
+    ax.scatter(
+        x[bad],
+        frame["auc_deployed"].astype(float)[bad],
+        s=160,
+        facecolors="none",
+        edgecolors="#d9534f",
+        linewidths=2,
+        zorder=5,
+        label="degraded (below test AUC − bar)",
+    )
     for i, row in frame.iterrows():
         if isinstance(row["retrained_version"], str):
             ax.axvline(i, color="#d9534f" if row["promoted"] else "#f0ad4e", linestyle="--", alpha=0.8)
