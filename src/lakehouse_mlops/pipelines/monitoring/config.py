@@ -72,6 +72,11 @@ class Policy(StrictModel):
     performance_windows: int = 3
     cooldown_windows: int = 2
     retrain_on_quality_alarm: bool = False
+    #: dataset drift in drift_consecutive_windows windows retrains; false: drift alone only alerts
+    retrain_on_drift: bool = True
+    #: a window's estimated ROC AUC drop (before its labels land) counts as its performance evidence
+    #: until the realised value replaces it
+    use_estimated_performance: bool = False
 
 
 class MonitoringSpec(StrictModel):

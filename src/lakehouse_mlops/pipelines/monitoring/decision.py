@@ -19,6 +19,7 @@ from lakehouse_mlops.pipelines.monitoring.drift import (
     INSUFFICIENT,
     PREDICTION_DRIFT,
 )
+from lakehouse_mlops.pipelines.monitoring.estimated import ESTIMATED, ESTIMATED_AUC_DROP
 from lakehouse_mlops.pipelines.monitoring.freshness import feed_alarms, unassessed
 from lakehouse_mlops.pipelines.monitoring.performance import PERFORMANCE
 
@@ -37,9 +38,10 @@ def signals(
     monitored: dict,
     monitoring: dict,
     feed_rows: list[dict] | None = None,
+    estimated_rows: list[dict] | None = None,
 ) -> dict:
     """This window's signals: drift share, drifted features, quality alarms, feed alarms (freshness and
-    completeness), prediction drift, breaches."""
+    completeness), prediction drift, breaches, the estimated ROC AUC drop."""
     policy = parse_monitoring(monitoring).policy
     verdicts = [r for r in drift_rows if r["kind"] == DATA_DRIFT and r["metric"] == "drift_detected"]
     assessed = [r for r in verdicts if r["status"] != INSUFFICIENT]
@@ -68,6 +70,20 @@ def signals(
         "insufficient": share is None,
         "feed_alarms": feed_alarms(feed_rows or [], monitored["batch_id"]),
         "feeds_unassessed": unassessed(feed_rows or []),
+        **_estimated_signals(estimated_rows or []),
+    }
+
+
+def _estimated_signals(estimated_rows: list[dict]) -> dict:
+    by_metric = {r["metric"]: r for r in estimated_rows if r["kind"] == ESTIMATED}
+    drop = by_metric.get(ESTIMATED_AUC_DROP)
+    if drop is None or drop["status"] == INSUFFICIENT:
+        return {}
+    return {
+        "estimated_breach": bool(drop["flagged"]),
+        "estimated_auc": by_metric["roc_auc"]["value"],
+        "estimated_auc_drop": drop["value"],
+        "max_auc_drop": drop["threshold"],
     }
 
 
@@ -91,13 +107,14 @@ def apply_policy(
 
 def _history(history: DataFrame | None, decisions: DataFrame | None, monitored: dict) -> rules.History:
     batch, version = monitored["batch_id"], monitored["version"]
-    drift, breaches, batches, retrains = {}, {}, [], []
+    drift, breaches, estimated, batches, retrains = {}, {}, {}, [], []
     if history is not None:
         rows = history.filter(
             (F.col("monitored_batch_id") < batch)
             & (
                 ((F.col("kind") == SUMMARY) & (F.col("metric") == "dataset_drift"))
                 | ((F.col("kind") == PERFORMANCE) & (F.col("metric") == "breach"))
+                | ((F.col("kind") == ESTIMATED) & (F.col("metric") == ESTIMATED_AUC_DROP))
             )
         ).collect()
         for r in rows:
@@ -106,7 +123,7 @@ def _history(history: DataFrame | None, decisions: DataFrame | None, monitored: 
                 if r["model_version"] == version and r["value"] is not None:
                     drift[r["batch_id"]] = bool(r["value"])
             elif r["model_version"] == version and r["status"] != INSUFFICIENT:
-                breaches[r["batch_id"]] = bool(r["flagged"])
+                (breaches if r["kind"] == PERFORMANCE else estimated)[r["batch_id"]] = bool(r["flagged"])
     if _has_batches(decisions):
         retrains = [
             r[0]
@@ -118,7 +135,13 @@ def _history(history: DataFrame | None, decisions: DataFrame | None, monitored: 
             .select("batch_id")
             .collect()
         ]
-    return rules.History(drift, breaches, sorted(set(batches)), sorted(retrains))
+    return rules.History(
+        dataset_drift=drift,
+        performance_breaches=breaches,
+        estimated_breaches=estimated,
+        monitored_batches=sorted(set(batches)),
+        retrain_batches=sorted(retrains),
+    )
 
 
 def recorded_decision(decisions: DataFrame, batch_id: str, version: str) -> dict:

@@ -22,6 +22,8 @@ ESTIMATED = "estimated_performance"
 #: estimated metric → the realised metric it is compared with once labels land
 REALISED_OF = {name: name for name in ("roc_auc", "pr_auc", "precision", "recall", "positive_rate")}
 ESTIMATION_ERROR = "estimation_error"
+#: the estimated ROC AUC's drop below the version's test ROC AUC: the performance-first policy's signal
+ESTIMATED_AUC_DROP = "auc_drop"
 
 
 def expected_bins(
@@ -69,6 +71,26 @@ def estimated_rows(
         "positive_rate": positives / n,
     }
     return [metric(ESTIMATED, "model", name, value, **sizes) for name, value in values.items()]
+
+
+def estimated_drop_row(estimates: list[dict], test_roc_auc: float, settings: Performance) -> dict:
+    """test ROC AUC − estimated ROC AUC, flagged beyond ``max_auc_drop`` (the bar realised performance
+    is held to); ``insufficient`` when the window was too small to estimate."""
+    auc = next((r for r in estimates if r["metric"] == "roc_auc"), None)
+    sizes = {"current_rows": auc["current_rows"]} if auc else {}
+    if auc is None or auc["value"] is None:
+        return metric(ESTIMATED, "model", ESTIMATED_AUC_DROP, None, status=INSUFFICIENT, **sizes)
+    drop = test_roc_auc - auc["value"]
+    flagged = drop > settings.max_auc_drop
+    return metric(
+        ESTIMATED,
+        "model",
+        ESTIMATED_AUC_DROP,
+        drop,
+        threshold=settings.max_auc_drop,
+        flagged=flagged,
+        **sizes,
+    )
 
 
 def estimation_errors(realised: list[dict], estimates: list[dict]) -> list[dict]:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from statistics import median
 
 from lakehouse_mlops.pipelines.monitoring.config import Feeds
+from lakehouse_mlops.pipelines.monitoring.drift import INSUFFICIENT, metric
 
 FEED_QUALITY = "feed_quality"
 FEED_MISSING, FEED_INCOMPLETE = "feed_missing", "feed_incomplete"
 EVERY_BATCH, ONCE = "every_batch", "once"
-OK, FLAGGED, INSUFFICIENT = "ok", "flagged", "insufficient"
 
 
 @dataclass(frozen=True)
@@ -53,39 +53,28 @@ def feed_rows(batch_id: str, arrivals: dict[str, str], audit: list[AuditedBatch]
 
 
 def _missing(feed: str, missing: bool, landed: int) -> dict:
-    return _row(feed, FEED_MISSING, float(missing), None, missing, FLAGGED if missing else OK, None, landed)
+    return metric(FEED_QUALITY, feed, FEED_MISSING, float(missing), flagged=missing, current_rows=landed)
 
 
 def _completeness(feed: str, accepted: int, earlier: list[int], spec: Feeds) -> dict:
+    bar, sizes = spec.completeness_min_ratio, {"current_rows": accepted}
     if len(earlier) < spec.completeness_min_batches:
-        return _row(
-            feed, FEED_INCOMPLETE, None, spec.completeness_min_ratio, False, INSUFFICIENT, None, accepted
-        )
+        return metric(FEED_QUALITY, feed, FEED_INCOMPLETE, None, threshold=bar, status=INSUFFICIENT, **sizes)
     trailing = float(median(earlier))
     ratio = accepted / trailing if trailing > 0 else None
-    low = ratio is not None and ratio < spec.completeness_min_ratio
-    status = FLAGGED if low else OK
-    row = _row(
-        feed, FEED_INCOMPLETE, ratio, spec.completeness_min_ratio, low, status, round(trailing), accepted
+    low = ratio is not None and ratio < bar
+    row = metric(
+        FEED_QUALITY,
+        feed,
+        FEED_INCOMPLETE,
+        ratio,
+        threshold=bar,
+        flagged=low,
+        reference_rows=round(trailing),
+        **sizes,
     )
     # not columns of monitoring_metrics: the alarm's text quotes them exactly
     return {**row, "trailing_median": trailing, "previous_batches": len(earlier)}
-
-
-def _row(feed, metric, value, threshold, flagged, status, reference, current) -> dict:  # noqa: PLR0913
-    return {
-        "kind": FEED_QUALITY,
-        "feature": feed,
-        "metric": metric,
-        "value": value,
-        "threshold": threshold,
-        "p_value": None,
-        "alpha": None,
-        "flagged": flagged,
-        "status": status,
-        "reference_rows": reference,
-        "current_rows": current,
-    }
 
 
 def feed_alarms(rows: list[dict], batch_id: str) -> list[str]:

@@ -32,6 +32,7 @@ from lakehouse_mlops.pipelines.monitoring.drift import (
 )
 from lakehouse_mlops.pipelines.monitoring.estimated import (
     ESTIMATED,
+    estimated_drop_row,
     estimated_rows,
     estimation_errors,
     expected_bins,
@@ -239,8 +240,7 @@ def performance_metrics(
             scored.filter(F.col(batch) == window), target, spec.performance, contract.model.predicted_label
         )
         for version, values in measured.items():
-            tags = registry.version_tags(monitored["name"], version)
-            baseline = {"roc_auc": float(tags["test_roc_auc"]), "brier": float(tags["test_brier"])}
+            baseline = test_baseline(monitored["name"], version)
             logger.info(
                 "window %s, version %s: %s",
                 window,
@@ -252,6 +252,12 @@ def performance_metrics(
                 for r in performance_rows(values, baseline, spec.performance)
             ]
     return rows
+
+
+def test_baseline(name: str, version: str) -> dict[str, float]:
+    """The version's test metrics recorded at registration: what its performance is held to."""
+    tags = registry.version_tags(name, version)
+    return {"roc_auc": float(tags["test_roc_auc"]), "brier": float(tags["test_brier"])}
 
 
 def feed_metrics(audit: DataFrame | None, monitored: dict, ingestion: dict, monitoring: dict) -> list[dict]:
@@ -275,13 +281,15 @@ def estimated_performance(
     profiles: ReferenceProfiles, predictions: DataFrame, monitored: dict, usecase: dict, monitoring: dict
 ) -> list[dict]:
     """The deployed version's performance on this batch, estimated from its scores before any label
-    lands (CBPE with the version's calibrator)."""
+    lands (CBPE with the version's calibrator), and the estimated ROC AUC's drop below its test value."""
     spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
     scores = scores_of(predictions, contract.batch.column, monitored["batch_id"], monitored["version"])
     bins, confusion = expected_bins(
         scores, contract.model.predicted_label, profiles.calibrator, spec.performance.score_bins
     )
     rows = estimated_rows(bins, confusion, spec.performance)
+    test_auc = test_baseline(monitored["name"], monitored["version"])["roc_auc"]
+    rows.append(estimated_drop_row(rows, test_auc, spec.performance))
     logger.info(
         "batch %s, version %s: estimated %s",
         monitored["batch_id"],

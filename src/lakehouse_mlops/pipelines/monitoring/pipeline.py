@@ -74,7 +74,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 decision.signals,
-                ["drift_rows", "performance_rows", "monitored_model", "params:monitoring", "feed_rows"],
+                [
+                    "drift_rows",
+                    "performance_rows",
+                    "monitored_model",
+                    "params:monitoring",
+                    "feed_rows",
+                    "estimated_rows",
+                ],
                 "window_signals",
                 name="summarise_signals",
             ),

@@ -24,6 +24,12 @@ class WindowSignals:
     prediction_drift: bool | None = None
     #: labelled window → whether the monitored model breached its performance bars there
     performance_breaches: dict[str, bool] = field(default_factory=dict)
+    #: this window's estimated ROC AUC drop beyond the bar (``None``: not estimated)
+    estimated_breach: bool | None = None
+    #: the estimate's figures for the reasons: estimated ROC AUC, its drop below the test ROC AUC, the bar
+    estimated_auc: float | None = None
+    estimated_auc_drop: float | None = None
+    max_auc_drop: float | None = None
     insufficient: bool = False
     #: per-batch feeds with too few previous batches to judge completeness
     feeds_unassessed: list[str] = field(default_factory=list)
@@ -35,6 +41,7 @@ class History:
 
     dataset_drift: dict[str, bool] = field(default_factory=dict)  # monitored batch → drift
     performance_breaches: dict[str, bool] = field(default_factory=dict)  # labelled batch → breach
+    estimated_breaches: dict[str, bool] = field(default_factory=dict)  # monitored batch → estimated breach
     monitored_batches: list[str] = field(default_factory=list)  # every monitored batch, any version
     retrain_batches: list[str] = field(default_factory=list)
 
@@ -50,15 +57,16 @@ def policy_decision(current: WindowSignals, history: History, policy: Policy) ->
             f"(>= {policy.drift_share_threshold:.0%}): {', '.join(current.drifted_features)}"
         )
         if len(recent_drift) == policy.drift_consecutive_windows and all(recent_drift):
-            triggers.append(f"dataset drift in {policy.drift_consecutive_windows} consecutive windows")
-    breaches = {**history.performance_breaches, **current.performance_breaches}
-    recent = [breaches[b] for b in sorted(breaches)][-policy.performance_windows :]
-    for window, breached in sorted(current.performance_breaches.items()):
-        if breached:
-            reasons.append(f"performance below its bars on labelled window {window}")
+            persistent = f"dataset drift in {policy.drift_consecutive_windows} consecutive windows"
+            if policy.retrain_on_drift:
+                triggers.append(persistent)
+            else:
+                reasons.append(f"{persistent}: alerts only (retrain_on_drift is false)")
+    evidence, labelled = _performance_evidence(current, history, policy, reasons)
+    recent = [evidence[b] for b in sorted(evidence)][-policy.performance_windows :]
     if sum(recent) >= policy.performance_breaches:
         triggers.append(
-            f"performance breached in {sum(recent)} of the last {len(recent)} labelled windows "
+            f"performance breached in {sum(recent)} of the last {len(recent)} {labelled} "
             f"(trigger: {policy.performance_breaches} of {policy.performance_windows})"
         )
     if current.quality_alarms:
@@ -90,10 +98,37 @@ def policy_decision(current: WindowSignals, history: History, policy: Policy) ->
         or current.feed_alarms
         or current.prediction_drift
         or any(current.performance_breaches.values())
+        or (policy.use_estimated_performance and current.estimated_breach)
     )
     if alarming:
         return ALERT, reasons
     return NONE, reasons or ["no drift, no data-quality or feed alarm, no performance breach"]
+
+
+def _performance_evidence(
+    current: WindowSignals, history: History, policy: Policy, reasons: list[str]
+) -> tuple[dict[str, bool], str]:
+    """Window → breached, and what the windows are. Realised breaches only; with
+    ``use_estimated_performance`` a window's estimated breach counts until its labels land, and then the
+    realised value replaces it (the reasons say whether the labels confirm or cancel the estimate)."""
+    for window, breached in sorted(current.performance_breaches.items()):
+        if breached:
+            reasons.append(f"performance below its bars on labelled window {window}")
+    realised = {**history.performance_breaches, **current.performance_breaches}
+    if not policy.use_estimated_performance:
+        return realised, "labelled windows"
+    estimated = {**history.estimated_breaches, **_known({current.batch_id: current.estimated_breach})}
+    if current.estimated_breach:
+        reasons.append(
+            f"estimated ROC AUC {current.estimated_auc:.4f} on this window (labels not landed yet): "
+            f"{current.estimated_auc_drop:.4f} below the version's test ROC AUC "
+            f"{current.estimated_auc + current.estimated_auc_drop:.4f} (bar {current.max_auc_drop})"
+        )
+    for window, breached in sorted(current.performance_breaches.items()):
+        if estimated.get(window):
+            verdict = "confirm" if breached else "cancel"
+            reasons.append(f"labels of window {window} {verdict} its estimated breach")
+    return {**estimated, **realised}, "windows (estimated until labelled)"
 
 
 def _known(values: dict[str, bool | None]) -> dict[str, bool]:
