@@ -9,7 +9,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from lakehouse_mlops.framework.batches import BatchIdError, batch_range, batch_start
+from lakehouse_mlops.framework.batches import BatchIdError, batch_range, batch_start, shift_batch
 from lakehouse_mlops.framework.errors import ConfigError
 from lakehouse_mlops.framework.usecase import parse_usecase
 from tests.conftest import PROJECT_ROOT, project_parameters
@@ -90,6 +90,43 @@ def test_batches_of_every_cadence(cadence, first, last, count):
 def test_impossible_batch_ids_are_refused(text, cadence):
     with pytest.raises(BatchIdError, match=text):
         batch_start(text, cadence)
+
+
+@pytest.mark.parametrize(
+    ("cadence", "batch", "default_season", "seasonal"),
+    [
+        ("month", "2014-02", 12, "2013-02"),
+        ("week", "2025-W02", 52, "2024-W02"),
+        ("day", "2024-03-01", 7, "2024-02-23"),
+        ("hour", "2024-03-01T01", 24, "2024-02-29T01"),
+    ],
+)
+def test_the_previous_and_seasonal_batches_of_every_cadence(cadence, batch, default_season, seasonal):
+    usecase = parse_usecase({**MINIMAL, "batch": {"cadence": cadence}})
+    assert usecase.season_batches == default_season
+    assert shift_batch(batch, cadence, -usecase.season_batches) == seasonal
+    assert shift_batch(shift_batch(batch, cadence, -1), cadence, 1) == batch
+    assert shift_batch("2014-01", "month", -1) == "2013-12"
+    assert shift_batch("2013-12", "month", 1) == "2014-01"
+
+
+def test_drift_references_name_monitored_features_once():
+    references = {"previous": ["temperature"], "seasonal": ["site"], "season_batches": 168}
+    usecase = parse_usecase({**MINIMAL, "monitoring": {"reference": references}})
+    reference = usecase.monitoring.reference
+    assert [reference.of(f) for f in ("temperature", "site", "vibration")] == [
+        "previous",
+        "seasonal",
+        "training",
+    ]
+    assert usecase.season_batches == 168
+    with pytest.raises(ConfigError, match=r"\['site'\] are under both previous and seasonal"):
+        parse_usecase({**MINIMAL, "monitoring": {"reference": {"previous": ["site"], "seasonal": ["site"]}}})
+    excluded = {"exclude": ["vibration"], "reference": {"previous": ["vibration"]}}
+    with pytest.raises(ConfigError, match=r"reference.previous names \['vibration'\], which are not"):
+        parse_usecase({**MINIMAL, "monitoring": excluded})
+    with pytest.raises(ConfigError, match="season_batches"):
+        parse_usecase({**MINIMAL, "monitoring": {"reference": {"season_batches": 1}}})
 
 
 def _loader(conf: Path):

@@ -52,16 +52,25 @@ def batch_id_of(moment: datetime, cadence: Cadence) -> str:
     return moment.strftime(FORMATS[cadence])
 
 
+#: the batches in one seasonal cycle at each cadence: a day of hours, a week of days, a year of weeks
+#: (ISO years of 53 weeks shift the week by one) or of months
+SEASON_BATCHES = {"hour": 24, "day": 7, "week": 52, "month": 12}
+
+
 def next_batch(batch_id: str, cadence: Cadence) -> str:
+    return shift_batch(batch_id, cadence, 1)
+
+
+def shift_batch(batch_id: str, cadence: Cadence, batches: int) -> str:
+    """The batch ``batches`` periods after ``batch_id`` (before it when negative)."""
     start = batch_start(batch_id, cadence)
     if cadence == "month":
-        following = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+        months = start.year * 12 + start.month - 1 + batches
+        shifted = start.replace(year=months // 12, month=months % 12 + 1)
     else:
-        following = (
-            start
-            + {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}[cadence]
-        )
-    return batch_id_of(following, cadence)
+        step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}[cadence]
+        shifted = start + batches * step
+    return batch_id_of(shifted, cadence)
 
 
 def batch_range(first: str, last: str, cadence: Cadence) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from lakehouse_mlops.framework.batches import Cadence
+from lakehouse_mlops.framework.batches import SEASON_BATCHES, Cadence
 from lakehouse_mlops.framework.config import StrictModel, parse_config
 from lakehouse_mlops.framework.errors import ConfigError
 
@@ -101,10 +101,38 @@ class GateSpec(StrictModel):
         return self
 
 
+#: the windows a feature's drift can be measured against
+TRAINING, PREVIOUS, SEASONAL = "training", "previous", "seasonal"
+
+
+class DriftReferences(StrictModel):
+    """The window each monitored feature's drift is measured against: the model version's training
+    window (every feature not named here), the ``previous`` batch (consecutive drift: features that
+    move by design, e.g. trailing rates) or the ``seasonal`` one, ``season_batches`` batches earlier
+    (the same period one cycle before; ``None``: a day of hours, a week of days, a year of weeks or
+    months). A window not in the history falls back to the training window, and the decision says so."""
+
+    previous: list[str] = []
+    seasonal: list[str] = []
+    season_batches: int | None = Field(None, ge=2)
+
+    @model_validator(mode="after")
+    def _one_reference_per_feature(self) -> DriftReferences:
+        both = sorted(set(self.previous) & set(self.seasonal))
+        if both:
+            raise ValueError(f"features {both} are under both previous and seasonal: keep one")
+        return self
+
+    def of(self, feature: str) -> str:
+        return PREVIOUS if feature in self.previous else SEASONAL if feature in self.seasonal else TRAINING
+
+
 class MonitoringSpec(StrictModel):
-    """Features left out of drift (e.g. calendar features drift by construction)."""
+    """Features left out of drift (e.g. calendar features drift by construction), and the reference
+    window of the others."""
 
     exclude: list[str] = []
+    reference: DriftReferences = DriftReferences()
 
 
 class DemoSpec(StrictModel):
@@ -156,6 +184,14 @@ class UseCase(StrictModel):
         unknown = sorted(set(self.monitoring.exclude) - set(self.features.all))
         if unknown:
             raise ValueError(f"monitoring.exclude names {unknown}, which are not features")
+        references = self.monitoring.reference
+        for key, columns in (("previous", references.previous), ("seasonal", references.seasonal)):
+            unmonitored = sorted(set(columns) - set(self.monitored_numeric + self.monitored_categorical))
+            if unmonitored:
+                raise ValueError(
+                    f"monitoring.reference.{key} names {unmonitored}, which are not monitored features "
+                    "(features not under monitoring.exclude)"
+                )
         return self
 
     @property
@@ -165,6 +201,10 @@ class UseCase(StrictModel):
     @property
     def monitored_categorical(self) -> list[str]:
         return [c for c in self.features.categorical if c not in self.monitoring.exclude]
+
+    @property
+    def season_batches(self) -> int:
+        return self.monitoring.reference.season_batches or SEASON_BATCHES[self.batch.cadence]
 
 
 def parse_usecase(raw: dict[str, Any]) -> UseCase:

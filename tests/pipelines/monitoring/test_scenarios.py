@@ -232,3 +232,101 @@ def test_realised_precision_and_recall_are_those_of_the_predicted_labels(spark):
         frame.withColumn("predicted", F.lit(0)), "is_late", SPEC.performance, "predicted"
     )
     assert np.isnan(none["1"]["precision"]) and none["1"]["recall"] == 0.0
+
+
+def drift_against(reference, spark, current: pd.DataFrame, comparisons: list[tuple[str, pd.DataFrame]]):
+    """Drift of ``current`` with x1, x2, x3 measured against the previous window and c against the
+    seasonal one (each given as (batch id, rows)), through the real Spark pass."""
+    from lakehouse_mlops.pipelines.monitoring.drift import ComparisonWindow, measure_window
+    from lakehouse_mlops.pipelines.monitoring.profiles import profile_reference
+
+    ref_df, _ = reference
+    profile = profile_reference(ref_df, NUMERIC, CATEGORICAL, 1000, 0.001)
+    windows = tuple(
+        ComparisonWindow(name, batch, features, spark.createDataFrame(current).limit(0))
+        if frame.empty  # a batch not in the history: no rows at all
+        else ComparisonWindow(name, batch, features, spark.createDataFrame(frame))
+        for name, features, (batch, frame) in zip(
+            ("previous", "seasonal"), (tuple(NUMERIC), ("c",)), comparisons, strict=True
+        )
+    )
+    rows, _ = measure_window(profile, spark.createDataFrame(current), SPEC, comparisons=windows)
+    return rows
+
+
+def verdicts(rows: list[dict]) -> dict[str, tuple[bool, str, str | None]]:
+    return {
+        r["feature"]: (r["flagged"], r["reference"], r.get("reference_batch_id"))
+        for r in rows
+        if r["kind"] == "data_drift" and r["metric"] == "drift_detected"
+    }
+
+
+def test_a_feature_that_moved_last_batch_does_not_drift_against_the_previous_batch(reference, spark):
+    """Training window unshifted; the previous and the current batch both shifted by 0.8 and with a new
+    category mix: against the training window everything drifts (scenario above), against the batches
+    the use case names nothing does. Quality stays judged against the training window."""
+    moved = window(8000, seed=12, shift=0.8, categories=("a", "b"))
+    previous = window(8000, seed=13, shift=0.8, categories=("a", "b"))
+    rows = drift_against(reference, spark, moved, [("2013-06", previous), ("2012-07", previous)])
+    assert verdicts(rows) == {
+        "x1": (False, "previous", "2013-06"),
+        "x2": (False, "previous", "2013-06"),
+        "x3": (False, "previous", "2013-06"),
+        "c": (False, "seasonal", "2012-07"),
+    }
+    quality = [r for r in rows if r["kind"] == "data_quality"]
+    assert quality and {r["reference"] for r in quality} == {"training"}
+    # PSI's bins stay the training window's deciles; the effect sizes are small against the previous batch
+    psi = {r["feature"]: r["value"] for r in rows if r["metric"] == "psi"}
+    assert max(psi.values()) < SPEC.numeric.psi_threshold / 4
+    # the same current batch against a previous batch that did not move: drift, named as such
+    still = window(8000, seed=14, categories=("a", "b"))
+    against_still = verdicts(drift_against(reference, spark, moved, [("2013-06", still), ("2012-07", still)]))
+    assert against_still["x1"] == (True, "previous", "2013-06")
+
+
+def test_a_reference_batch_not_in_the_history_falls_back_to_the_training_window(reference, spark):
+    moved = window(8000, seed=15, shift=0.8)
+    rows = drift_against(
+        reference, spark, moved, [("2013-06", window(200, seed=16)), ("2012-07", moved.iloc[:0])]
+    )
+    assert verdicts(rows)["x1"] == (True, "training", None)
+    assert verdicts(rows)["c"][1:] == ("training", None)
+    signals = monitoring_decision.signals(rows, [], MONITORED, MONITORING)
+    assert signals["reference_fallbacks"] == ["previous 2013-06: x1, x2, x3", "seasonal 2012-07: c"]
+    decision, reasons = policy_decision(WindowSignals(**signals), History(), SPEC.policy)
+    assert (
+        "drift measured against the training window instead of previous 2013-06: x1, x2, x3 "
+        "(that batch is not in the history or has too few rows)" in reasons
+    )
+
+
+def test_the_compared_batches_are_read_from_the_gold_features_by_the_use_case_cadence(spark):
+    from lakehouse_mlops.framework.usecase import parse_usecase
+    from lakehouse_mlops.pipelines.monitoring.nodes import comparison_windows
+
+    raw = {
+        "name": "scenario",
+        "package": "lakehouse_mlops.usecases.flights",
+        "entity_key": "row_id",
+        "event_time": "at",
+        "label": {"column": "is_late"},
+        "features": {"numeric": NUMERIC, "categorical": CATEGORICAL},
+        "model": {"registered_name": "scenario"},
+        "monitoring": {"reference": {"previous": ["x1"], "seasonal": ["c"]}},
+    }
+    contract = parse_usecase(raw)
+    gold = spark.createDataFrame(
+        [(batch, float(i)) for i, batch in enumerate(["2012-07", "2013-05", "2013-06", "2013-07"])],
+        "batch_id string, x1 double",
+    )
+    windows = comparison_windows(gold, {"batch_id": "2013-07"}, contract)
+    assert [(w.reference, w.batch_id, w.features) for w in windows] == [
+        ("previous", "2013-06", ("x1",)),
+        ("seasonal", "2012-07", ("c",)),
+    ]
+    assert [[r.x1 for r in w.frame.collect()] for w in windows] == [[2.0], [0.0]]
+    # nothing named: no window, so no scan of the gold table
+    plain = parse_usecase({**raw, "monitoring": {}})
+    assert comparison_windows(gold, {"batch_id": "2013-07"}, plain) == ()

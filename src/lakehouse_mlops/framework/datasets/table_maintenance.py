@@ -48,11 +48,14 @@ def parse_maintenance(raw: dict[str, Any] | None, filepath: str) -> MaintenanceS
     size = raw.get("small_file_mb", MaintenanceSpec.small_file_mb)
     vacuum = raw.get("vacuum", MaintenanceSpec.vacuum)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise DatasetError(f"Delta table '{filepath}': maintenance.optimize_min_small_files must be an "
-                           f"integer >= 1, not {count!r}")
+        raise DatasetError(
+            f"Delta table '{filepath}': maintenance.optimize_min_small_files must be an "
+            f"integer >= 1, not {count!r}"
+        )
     if isinstance(size, bool) or not isinstance(size, int | float) or size <= 0:
-        raise DatasetError(f"Delta table '{filepath}': maintenance.small_file_mb must be a positive number, "
-                           f"not {size!r}")
+        raise DatasetError(
+            f"Delta table '{filepath}': maintenance.small_file_mb must be a positive number, not {size!r}"
+        )
     if not isinstance(vacuum, bool):
         raise DatasetError(
             f"Delta table '{filepath}': maintenance.vacuum must be true or false, not {vacuum!r}"

@@ -28,7 +28,8 @@ SUMMARY = "summary"
 METRIC_SCHEMA = (
     "batch_id string, monitored_batch_id string, model_name string, model_version string, kind string, "
     "feature string, metric string, value double, threshold double, p_value double, flagged boolean, "
-    "status string, reference_rows long, current_rows long, computed_at timestamp, alpha double"
+    "status string, reference_rows long, current_rows long, computed_at timestamp, alpha double, "
+    "reference string, reference_batch_id string"
 )
 
 
@@ -70,8 +71,19 @@ def signals(
         "insufficient": share is None,
         "feed_alarms": feed_alarms(feed_rows or [], monitored["batch_id"]),
         "feeds_unassessed": unassessed(feed_rows or []),
+        "reference_fallbacks": _reference_fallbacks(verdicts),
         **_estimated_signals(estimated_rows or []),
     }
+
+
+def _reference_fallbacks(verdicts: list[dict]) -> list[str]:
+    """Features whose drift was measured against the training window because the window the use case
+    compares them with had too few values (not in the history yet)."""
+    wanted: dict[str, list[str]] = {}
+    for r in verdicts:
+        if r.get("wanted_reference"):
+            wanted.setdefault(r["wanted_reference"], []).append(r["feature"])
+    return [f"{window}: {', '.join(sorted(features))}" for window, features in sorted(wanted.items())]
 
 
 def _estimated_signals(estimated_rows: list[dict]) -> dict:

@@ -3,13 +3,23 @@
 Every feature gets its statistics (effect sizes and tests) and one ``drift_detected`` verdict:
 drift needs both an effect beyond its threshold *and* significance, and is never declared on a
 window below the minimum sizes (those are reported ``insufficient``).
+
+A feature's drift is measured against the model version's training window unless the use case names
+another window for it (``ComparisonWindow``: the previous batch, or the same period one season
+earlier). Such a window is counted in the same Spark job as the current one, on the training
+window's buckets, so KS and Wasserstein compare the two windows' bucket counts and sums and PSI uses
+the training window's deciles as its fixed bins. Data quality is always against the training window.
+Each row says what it was compared with (``reference``, ``reference_batch_id``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 from pyspark.sql import DataFrame
 
+from lakehouse_mlops.framework.usecase import TRAINING
 from lakehouse_mlops.pipelines.monitoring import statistics as st
 from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, NumericDrift
 from lakehouse_mlops.pipelines.monitoring.profiles import (
@@ -25,6 +35,16 @@ from lakehouse_mlops.pipelines.monitoring.profiles import (
 
 OK, FLAGGED, INSUFFICIENT = "ok", "flagged", "insufficient"
 DATA_DRIFT, DATA_QUALITY, PREDICTION_DRIFT = "data_drift", "data_quality", "prediction_drift"
+
+
+@dataclass(frozen=True)
+class ComparisonWindow:
+    """Another batch that ``features`` are compared with instead of the training window."""
+
+    reference: str  # previous | seasonal
+    batch_id: str
+    features: tuple[str, ...]
+    frame: DataFrame
 
 
 def metric(kind: str, feature: str, name: str, value: float, **extra) -> dict:
@@ -61,34 +81,60 @@ def drift_rows(
 
 
 def measure_window(
-    reference: ReferenceProfile, current: DataFrame, spec: MonitoringSpec, kind: str = DATA_DRIFT
+    reference: ReferenceProfile,
+    current: DataFrame,
+    spec: MonitoringSpec,
+    kind: str = DATA_DRIFT,
+    comparisons: tuple[ComparisonWindow, ...] = (),
 ) -> tuple[list[dict], WindowCounts]:
-    """``drift_rows``, and the window's counts they came from (for the report's distributions)."""
+    """``drift_rows``, and the window's counts they came from (for the report's distributions).
+    ``comparisons``: features measured against another window (counted in the same job); one with
+    fewer than ``min_reference_rows`` values there falls back to the training window, and its rows
+    carry ``wanted_reference`` ("seasonal 2012-06") for the decision to say so."""
     settings = spec.prediction if kind == PREDICTION_DRIFT else spec.numeric
     numeric, categorical = list(reference.splits), list(reference.categories)
-    (window,) = window_counts([current], reference.splits, categorical)
+    window, *others = window_counts([current, *[c.frame for c in comparisons]], reference.splits, categorical)
+    against = {f: (c, counts) for c, counts in zip(comparisons, others, strict=True) for f in c.features}
     rows = []
     for c in numeric:
         ref, cur = reference.numeric[c], window.numeric[c]
         if ref.non_null > 0:
-            rows += _numeric_feature(
-                c,
-                ref,
-                cur,
-                reference.splits[c],
-                reference.buckets[c],
-                window.buckets[c],
-                settings,
-                spec,
-                kind,
+            drift_ref, buckets, source = ref, reference.buckets[c], _source(against.get(c), c, spec)
+            if source.get("reference") != TRAINING:
+                counts = against[c][1]
+                drift_ref = replace(counts.numeric[c], quantiles=ref.quantiles)  # fixed bins: training's
+                buckets = counts.buckets[c]
+            feature_rows = _numeric_feature(
+                c, drift_ref, cur, reference.splits[c], buckets, window.buckets[c], settings, spec, kind
             )
+            rows += [{**r, **source} for r in feature_rows]
         else:
-            rows.append(_insufficient(kind, c, ref.non_null, cur.non_null))
+            rows.append({**_insufficient(kind, c, ref.non_null, cur.non_null), "reference": TRAINING})
         if kind == DATA_DRIFT:
-            rows += _numeric_quality(c, ref, cur, spec)
+            rows += [{**r, "reference": TRAINING} for r in _numeric_quality(c, ref, cur, spec)]
     for c in categorical:
-        rows += _categorical_feature(c, reference.categories[c], window.categories[c], spec)
+        source = _source(against.get(c), c, spec)
+        ref = reference.categories[c]
+        drift_ref = against[c][1].categories[c] if source["reference"] != TRAINING else ref
+        rows += [
+            {**r, **(source if r["kind"] == DATA_DRIFT else {"reference": TRAINING})}
+            for r in _categorical_feature(c, ref, window.categories[c], spec, drift_ref)
+        ]
     return rows, window
+
+
+def _source(
+    compared: tuple[ComparisonWindow, WindowCounts] | None, feature: str, spec: MonitoringSpec
+) -> dict:
+    """What ``feature``'s drift is measured against: the comparison window when it has enough values,
+    else the training window (saying which window was wanted)."""
+    if compared is None:
+        return {"reference": TRAINING}
+    comparison, counts = compared
+    profile = counts.numeric.get(feature) or counts.categories[feature]
+    if profile.non_null < spec.min_reference_rows:
+        return {"reference": TRAINING, "wanted_reference": f"{comparison.reference} {comparison.batch_id}"}
+    return {"reference": comparison.reference, "reference_batch_id": comparison.batch_id}
 
 
 def compare_windows(  # noqa: PLR0913 - two windows, two column lists, the settings
@@ -203,11 +249,13 @@ def categorical_drift_rows(
 
 
 def _categorical_feature(
-    column: str, ref: CategoricalProfile, cur: CategoricalProfile, spec: MonitoringSpec
+    column: str,
+    ref: CategoricalProfile,
+    cur: CategoricalProfile,
+    spec: MonitoringSpec,
+    drift_ref: CategoricalProfile | None = None,
 ) -> list[dict]:
-    categories = sorted(set(ref.counts) | set(cur.counts))
-    ref_counts = np.array([ref.counts.get(v, 0) for v in categories], dtype=float)
-    cur_counts = np.array([cur.counts.get(v, 0) for v in categories], dtype=float)
+    """Quality against the training window ``ref``; drift against ``drift_ref`` (default: ``ref``)."""
     unseen = sum(n for v, n in cur.counts.items() if v not in ref.counts)
     unseen_share = unseen / cur.non_null if cur.non_null else 0.0
     sizes = {"reference_rows": ref.non_null, "current_rows": cur.non_null}
@@ -223,6 +271,11 @@ def _categorical_feature(
         ),
         _quality(column, "unseen_share", unseen_share, spec.quality.max_unseen_share, enough, sizes),
     ]
+    ref = drift_ref or ref
+    categories = sorted(set(ref.counts) | set(cur.counts))
+    ref_counts = np.array([ref.counts.get(v, 0) for v in categories], dtype=float)
+    cur_counts = np.array([cur.counts.get(v, 0) for v in categories], dtype=float)
+    sizes = {"reference_rows": ref.non_null, "current_rows": cur.non_null}
     if ref.non_null < spec.min_reference_rows or cur.non_null < spec.min_current_rows:
         return [_insufficient(DATA_DRIFT, column, ref.non_null, cur.non_null), *quality]
     settings = spec.categorical

@@ -12,11 +12,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse_mlops.framework import model_registry as registry
+from lakehouse_mlops.framework.batches import shift_batch
 from lakehouse_mlops.framework.errors import LakehouseError
 from lakehouse_mlops.framework.examples import TimeWindows, labelled_rows
 from lakehouse_mlops.framework.lineage import load_pinned
 from lakehouse_mlops.framework.predictions import first_scorer, scores_of
-from lakehouse_mlops.framework.usecase import UseCase, parse_usecase
+from lakehouse_mlops.framework.usecase import PREVIOUS, SEASONAL, UseCase, parse_usecase
 from lakehouse_mlops.pipelines.inference.scoring import with_probability
 from lakehouse_mlops.pipelines.ingestion.rules import parse_rules
 from lakehouse_mlops.pipelines.monitoring import policy as rules
@@ -26,6 +27,7 @@ from lakehouse_mlops.pipelines.monitoring.distributions import feature_distribut
 from lakehouse_mlops.pipelines.monitoring.drift import (
     DATA_DRIFT,
     PREDICTION_DRIFT,
+    ComparisonWindow,
     drift_rows,
     measure_window,
     psi_positions,
@@ -181,19 +183,38 @@ def _profile_identity(monitored: dict, key: str) -> dict:
     }
 
 
-def drift_metrics(
+def comparison_windows(
+    features: DataFrame, monitored: dict, contract: UseCase
+) -> tuple[ComparisonWindow, ...]:
+    """The previous and the seasonal batch, for the features the use case compares with them."""
+    references, batch = contract.monitoring.reference, monitored["batch_id"]
+    wanted = [
+        (PREVIOUS, shift_batch(batch, contract.batch.cadence, -1), references.previous),
+        (SEASONAL, shift_batch(batch, contract.batch.cadence, -contract.season_batches), references.seasonal),
+    ]
+    return tuple(
+        ComparisonWindow(name, other, tuple(columns), features.filter(F.col(contract.batch.column) == other))
+        for name, other, columns in wanted
+        if columns
+    )
+
+
+def drift_metrics(  # noqa: PLR0913 - the profiles, the windows and scores, the run's settings
     profiles: ReferenceProfiles,
     current: DataFrame,
+    features: DataFrame,
     predictions: DataFrame,
     monitored: dict,
     usecase: dict,
     monitoring: dict,
 ) -> tuple[list[dict], dict]:
-    """Data drift and data quality per feature, prediction drift of the deployed model, and what the
+    """Data drift and data quality per feature (each against its reference window: the training
+    window, or the previous or seasonal batch), prediction drift of the deployed model, and what the
     report plots: the two score histograms and each feature's reference and current distribution.
     One Spark job for the features, two for the scores."""
     spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
-    rows, window = measure_window(profiles.data, current, spec)
+    comparisons = comparison_windows(features, monitored, contract)
+    rows, window = measure_window(profiles.data, current, spec, comparisons=comparisons)
     current_scores = scores_of(
         predictions, contract.batch.column, monitored["batch_id"], monitored["version"]
     ).select("probability")

@@ -34,6 +34,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 [
                     "monitoring_reference_profiles",
                     "monitoring_current",
+                    "gold_features",
                     "ml_predictions",
                     "monitored_model",
                     "params:usecase",

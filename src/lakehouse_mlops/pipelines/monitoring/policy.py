@@ -33,6 +33,9 @@ class WindowSignals:
     insufficient: bool = False
     #: per-batch feeds with too few previous batches to judge completeness
     feeds_unassessed: list[str] = field(default_factory=list)
+    #: "seasonal 2012-06: temp, humid": features compared with the training window instead, that
+    #: window having too few values
+    reference_fallbacks: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,11 @@ def policy_decision(current: WindowSignals, history: History, policy: Policy) ->
     if current.feeds_unassessed:
         reasons.append(
             f"completeness not assessed (too few previous batches): {', '.join(current.feeds_unassessed)}"
+        )
+    for fallback in current.reference_fallbacks:
+        reasons.append(
+            f"drift measured against the training window instead of {fallback} "
+            "(that batch is not in the history or has too few rows)"
         )
     if triggers:
         cooling = _cooldown(current.batch_id, history, policy)

@@ -167,6 +167,8 @@ DRIFT_COLUMNS = {
     "alpha": "alpha",
     "flagged": "flagged",
     "status": "status",
+    "reference": "compared with",
+    "reference_batch_id": "reference batch",
     "reference_rows": "reference rows",
     "current_rows": "current rows",
 }
