@@ -55,6 +55,7 @@ def test_each_cycle_monitors_and_records_one_decision(lakehouse, replayed, spark
         "feed_quality",
         "prediction_drift",
         "estimated_performance",
+        "custom_metric",
         "summary",
     }
     # every feed landed each month; the reference feeds once, in January: no freshness or completeness alarm
@@ -82,6 +83,15 @@ def test_each_cycle_monitors_and_records_one_decision(lakehouse, replayed, spark
     assert by_metric[("2013-06", "estimation_error.roc_auc")] == pytest.approx(realised["1"] - may_auc)
     # precision and recall at the version's threshold: estimated in May, realised and compared in June
     assert {"estimation_error.precision", "estimation_error.recall"} <= {m for _, m in by_metric}
+    # the shipped custom metrics: the expected missed-delay rate from May's scores, the realised one
+    # once May's labels land with June, on the same rows
+    custom = metrics.filter((F.col("kind") == "custom_metric") & (F.col("batch_id") == "2013-05")).collect()
+    rates = {(r["monitored_batch_id"], r["metric"], r["model_version"]): r for r in custom}
+    expected = rates[("2013-05", "expected_missed_delay_rate", "1")]
+    missed = rates[("2013-06", "missed_delay_rate", "1")]
+    assert 0 < expected["value"] < 0.5 and 0 <= missed["value"] < 0.5
+    assert 1000 < missed["current_rows"] <= expected["current_rows"]  # flights without a label left out
+    assert not any(r["flagged"] for r in custom)
     decisions = table(spark, lakehouse, "decisions").filter(F.col("kind") == "monitoring")
     recorded = {r["batch_id"]: r["decision"] for r in decisions.collect()}
     assert recorded == dict(zip(frame["batch_id"], frame["decision"], strict=True))

@@ -127,12 +127,45 @@ class DriftReferences(StrictModel):
         return PREVIOUS if feature in self.previous else SEASONAL if feature in self.seasonal else TRAINING
 
 
+METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: the rows a custom metric aggregates: the monitored batch as scored (features and predictions), or
+#: the windows whose labels landed with it (the same, plus the label)
+SCORED, LABELLED = "scored", "labelled"
+
+
+class CustomMetric(StrictModel):
+    """A use case's own figure: a Spark SQL aggregate over the scored or the labelled rows (e.g. the
+    expected positives the model misses: ``sum(CASE WHEN NOT <predicted label> THEN probability ELSE 0
+    END)``), optionally with bounds outside which it alerts (never retrains)."""
+
+    sql: str = Field(min_length=1)
+    over: Literal["scored", "labelled"] = SCORED
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> CustomMetric:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max}): swap them")
+        return self
+
+
 class MonitoringSpec(StrictModel):
-    """Features left out of drift (e.g. calendar features drift by construction), and the reference
-    window of the others."""
+    """Features left out of drift (e.g. calendar features drift by construction), the reference
+    window of the others, and the use case's own metrics."""
 
     exclude: list[str] = []
     reference: DriftReferences = DriftReferences()
+    custom_metrics: dict[str, CustomMetric] = {}
+
+    @model_validator(mode="after")
+    def _metric_names_are_identifiers(self) -> MonitoringSpec:
+        odd = sorted(name for name in self.custom_metrics if not METRIC_NAME.fullmatch(name))
+        if odd:
+            raise ValueError(
+                f"custom_metrics names {odd}: use letters, digits and underscores (e.g. expected_loss)"
+            )
+        return self
 
 
 class DemoSpec(StrictModel):

@@ -158,7 +158,9 @@ def test_the_summary_comes_first_and_every_metric_table_is_folded_below():
     assert cells(summary, "drifted features")[1] == "1 (100% of those assessed)"
     assert summary.count("<img") == 3 and 'alt="origin"' in summary  # estimates, origin, scores
     assert "<table>" not in details.replace("<details>", "").split("</details>")[-1]  # nothing unfolded
-    assert details.count("<details><summary>") == 6 and "jensen_shannon" in details
+    assert details.count("<details><summary>") == 7 and "jensen_shannon" in details
+    assert cells(summary, "custom metric alarms")[1] == "none"
+    assert "Custom metrics (usecase.monitoring.custom_metrics)" in details
 
 
 def test_numeric_distributions_are_on_the_reference_deciles(spark):

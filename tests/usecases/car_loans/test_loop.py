@@ -117,6 +117,13 @@ def test_the_cycle_scores_the_batch_with_the_champion(lakehouse, spark):
     assert len(scored) == (june["loan_id"] % SAMPLE == 0).sum()
     assert set(scored["model_version"]) == {"1"} and "predicted_repaid" in scored.columns
     assert scored["probability"].between(0, 1).all()
+    # the shipped custom metric: approved amounts times P(default), from the scores and gold features
+    amounts = table(spark, project, "04_gold", "features").select("loan_id", "loan_amount").toPandas()
+    approved = scored.merge(amounts, on="loan_id").query("predicted_repaid")
+    metrics = table(spark, project, "05_ml", "monitoring_metrics").filter(F.col("kind") == "custom_metric")
+    [loss] = metrics.filter(F.col("metric") == "expected_default_loss").collect()
+    assert (loss["batch_id"], loss["feature"], loss["current_rows"]) == ("2018-06", "scored", len(scored))
+    assert loss["value"] == pytest.approx(((1 - approved["probability"]) * approved["loan_amount"]).sum())
 
 
 def test_running_the_cycle_again_changes_nothing(lakehouse):

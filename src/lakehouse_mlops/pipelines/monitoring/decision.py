@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from lakehouse_mlops.framework.decisions import decision_rows
 from lakehouse_mlops.pipelines.monitoring import policy as rules
 from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
+from lakehouse_mlops.pipelines.monitoring.custom import custom_alarm
 from lakehouse_mlops.pipelines.monitoring.drift import (
     DATA_DRIFT,
     DATA_QUALITY,
@@ -40,9 +41,11 @@ def signals(
     monitoring: dict,
     feed_rows: list[dict] | None = None,
     estimated_rows: list[dict] | None = None,
+    custom_rows: list[dict] | None = None,
 ) -> dict:
     """This window's signals: drift share, drifted features, quality alarms, feed alarms (freshness and
-    completeness), prediction drift, breaches, the estimated ROC AUC drop."""
+    completeness), prediction drift, breaches, the estimated ROC AUC drop, the custom metrics out of
+    their bounds (the monitored version's)."""
     policy = parse_monitoring(monitoring).policy
     verdicts = [r for r in drift_rows if r["kind"] == DATA_DRIFT and r["metric"] == "drift_detected"]
     assessed = [r for r in verdicts if r["status"] != INSUFFICIENT]
@@ -72,6 +75,11 @@ def signals(
         "feed_alarms": feed_alarms(feed_rows or [], monitored["batch_id"]),
         "feeds_unassessed": unassessed(feed_rows or []),
         "reference_fallbacks": _reference_fallbacks(verdicts),
+        "custom_alarms": [
+            custom_alarm(r)
+            for r in custom_rows or []
+            if r["flagged"] and r["model_version"] == monitored["version"]
+        ],
         **_estimated_signals(estimated_rows or []),
     }
 
@@ -177,7 +185,7 @@ def metrics_table(
 ) -> DataFrame:
     """Every metric of this monitoring run as rows of ``monitoring_metrics`` (plus the summary);
     ``more_rows``: further metric rows (estimated performance, estimation errors, feed freshness and
-    completeness)."""
+    completeness, custom metrics)."""
     window = decision["signals"]
     summary = [
         _summary("drift_share", window["drift_share"]),
@@ -190,6 +198,11 @@ def metrics_table(
             "quality_alarms", float(len(window["quality_alarms"])), flagged=bool(window["quality_alarms"])
         ),
         _summary("feed_alarms", float(len(window["feed_alarms"])), flagged=bool(window["feed_alarms"])),
+        _summary(
+            "custom_alarms",
+            float(len(window.get("custom_alarms", []))),
+            flagged=bool(window.get("custom_alarms")),
+        ),
         _summary(
             "prediction_drift",
             None if window["prediction_drift"] is None else float(window["prediction_drift"]),

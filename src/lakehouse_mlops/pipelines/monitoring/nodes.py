@@ -17,11 +17,11 @@ from lakehouse_mlops.framework.errors import LakehouseError
 from lakehouse_mlops.framework.examples import TimeWindows, labelled_rows
 from lakehouse_mlops.framework.lineage import load_pinned
 from lakehouse_mlops.framework.predictions import first_scorer, scores_of
-from lakehouse_mlops.framework.usecase import PREVIOUS, SEASONAL, UseCase, parse_usecase
+from lakehouse_mlops.framework.usecase import LABELLED, PREVIOUS, SCORED, SEASONAL, UseCase, parse_usecase
 from lakehouse_mlops.pipelines.inference.scoring import with_probability
 from lakehouse_mlops.pipelines.ingestion.rules import parse_rules
+from lakehouse_mlops.pipelines.monitoring import custom, report
 from lakehouse_mlops.pipelines.monitoring import policy as rules
-from lakehouse_mlops.pipelines.monitoring import report
 from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, parse_monitoring
 from lakehouse_mlops.pipelines.monitoring.distributions import feature_distributions
 from lakehouse_mlops.pipelines.monitoring.drift import (
@@ -245,16 +245,20 @@ def registry_uri(monitored: dict) -> str:
     return f"models:/{monitored['name']}/{monitored['version']}"
 
 
+def landed_labels(labels: DataFrame, monitored: dict, contract: UseCase) -> DataFrame:
+    """The key and label of every row whose label landed with the monitored batch."""
+    target = contract.label.column
+    landed = labels.filter((F.col(LABEL_BATCH) == monitored["batch_id"]) & F.col(target).isNotNull())
+    return landed.select(contract.entity_key, target)
+
+
 def performance_metrics(
     predictions: DataFrame, labels: DataFrame, monitored: dict, usecase: dict, monitoring: dict
 ) -> list[dict]:
     """Performance of every version on every window whose labels landed with this batch."""
     spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
     key, target, batch = contract.entity_key, contract.label.column, contract.batch.column
-    landed = labels.filter((F.col(LABEL_BATCH) == monitored["batch_id"]) & F.col(target).isNotNull()).select(
-        key, target
-    )
-    scored = predictions.join(landed, key)
+    scored = predictions.join(landed_labels(labels, monitored, contract), key)
     rows = []
     for window in sorted(r[0] for r in scored.select(batch).distinct().collect()):
         measured = performance_by_version(
@@ -272,6 +276,39 @@ def performance_metrics(
                 {**r, "batch_id": window, "model_version": version}
                 for r in performance_rows(values, baseline, spec.performance)
             ]
+    return rows
+
+
+def custom_metrics(
+    predictions: DataFrame, labels: DataFrame, features: DataFrame, monitored: dict, usecase: dict
+) -> list[dict]:
+    """The use case's custom metrics: those ``over: scored`` on the rows the monitored version scored in
+    this batch, those ``over: labelled`` on every window and version whose labels landed with it —
+    each row with its features (one Spark job per kind)."""
+    contract = parse_usecase(usecase)
+    key, batch = contract.entity_key, contract.batch.column
+    metrics = contract.monitoring.custom_metrics
+    scored_metrics = {n: m for n, m in metrics.items() if m.over == SCORED}
+    labelled_metrics = {n: m for n, m in metrics.items() if m.over == LABELLED}
+    extra = [c for c in features.columns if c == key or c not in predictions.columns]
+    with_features = predictions.join(features.select(*extra), key)
+    rows = []
+    if scored_metrics:
+        scored = scores_of(with_features, batch, monitored["batch_id"], monitored["version"])
+        for values in custom.aggregate(scored, scored_metrics, []):
+            rows += [
+                {**r, "batch_id": monitored["batch_id"], "model_version": monitored["version"]}
+                for r in custom.custom_rows(values, scored_metrics)
+            ]
+    if labelled_metrics:
+        labelled = with_features.join(landed_labels(labels, monitored, contract), key)
+        for values in custom.aggregate(labelled, labelled_metrics, [batch, "model_version"]):
+            rows += [
+                {**r, "batch_id": values[batch], "model_version": values["model_version"]}
+                for r in custom.custom_rows(values, labelled_metrics)
+            ]
+    flagged = [custom.custom_alarm(r) for r in rows if r["flagged"]]
+    logger.info("batch %s: custom metric alarms %s", monitored["batch_id"], flagged or "none")
     return rows
 
 
@@ -343,6 +380,7 @@ def monitoring_report(  # noqa: PLR0913 - the run's rows, the history, the decis
     histogram: dict,
     estimated: list[dict],
     feeds: list[dict] | None = None,
+    custom_rows: list[dict] | None = None,
 ) -> tuple[str, dict[str, str], plt.Figure, plt.Figure]:
     """The HTML report (latest, logged to MLflow), the same page for the per-batch archive, and the
     per-feature drift and performance-over-time plots on their own."""
@@ -368,7 +406,9 @@ def monitoring_report(  # noqa: PLR0913 - the run's rows, the history, the decis
     }
     drift = pd.DataFrame(drift_rows)
     plots = report.figures(drift, timeline, histogram, baselines, estimates)
-    page = report.render(decision, drift, timeline, plots, pd.DataFrame(estimated), estimates, feeds)
+    page = report.render(
+        decision, drift, timeline, plots, pd.DataFrame(estimated), estimates, feeds, custom_rows
+    )
     return page, {decision["batch_id"]: page}, plots["drift"], plots["performance"]
 
 

@@ -1,5 +1,5 @@
 """The monitoring pipeline: drift, quality, feed freshness and completeness, performance on late labels,
-the policy's decision, report."""
+the use case's custom metrics, the policy's decision, report."""
 
 from __future__ import annotations
 
@@ -68,6 +68,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="compare_estimates_with_labels",
             ),
             node(
+                nodes.custom_metrics,
+                ["ml_predictions", "gold_labels", "gold_features", "monitored_model", "params:usecase"],
+                "custom_rows",
+                name="measure_custom_metrics",
+            ),
+            node(
                 nodes.feed_metrics,
                 ["ingestion_audit", "monitored_model", "params:ingestion", "params:monitoring"],
                 "feed_rows",
@@ -82,6 +88,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:monitoring",
                     "feed_rows",
                     "estimated_rows",
+                    "custom_rows",
                 ],
                 "window_signals",
                 name="summarise_signals",
@@ -107,6 +114,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "estimated_rows",
                     "estimation_error_rows",
                     "feed_rows",
+                    "custom_rows",
                 ],
                 "ml_monitoring_metrics",
                 name="store_metrics",
@@ -127,6 +135,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "score_histograms",
                     "estimated_rows",
                     "feed_rows",
+                    "custom_rows",
                 ],
                 [
                     "monitoring_report",

@@ -33,9 +33,11 @@ class WindowSignals:
     insufficient: bool = False
     #: per-batch feeds with too few previous batches to judge completeness
     feeds_unassessed: list[str] = field(default_factory=list)
-    #: "seasonal 2012-06: temp, humid": features compared with the training window instead, that
+    #: "seasonal 2012-06: f1, f2": features compared with the training window instead, that
     #: window having too few values
     reference_fallbacks: list[str] = field(default_factory=list)
+    #: the use case's custom metrics outside their bounds, one text each
+    custom_alarms: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ def policy_decision(current: WindowSignals, history: History, policy: Policy) ->
     if current.feed_alarms:
         # a feed that did not land, or landed short, is fixed at the source: it alerts, never retrains
         reasons.append(f"data quality (feeds): {'; '.join(current.feed_alarms)}")
+    if current.custom_alarms:
+        # the use case's own figures: an operator's attention, not a model to replace
+        reasons.append(f"custom metrics: {'; '.join(current.custom_alarms)}")
     if current.prediction_drift:
         reasons.append("prediction drift: the score distribution moved")
     if current.insufficient:
@@ -104,13 +109,14 @@ def policy_decision(current: WindowSignals, history: History, policy: Policy) ->
         current.dataset_drift
         or current.quality_alarms
         or current.feed_alarms
+        or current.custom_alarms
         or current.prediction_drift
         or any(current.performance_breaches.values())
         or (policy.use_estimated_performance and current.estimated_breach)
     )
     if alarming:
         return ALERT, reasons
-    return NONE, reasons or ["no drift, no data-quality or feed alarm, no performance breach"]
+    return NONE, reasons or ["no drift, no data-quality, feed or custom-metric alarm, no performance breach"]
 
 
 def _performance_evidence(

@@ -192,6 +192,25 @@ FEED_COLUMNS = {
 }
 
 
+#: the use case's custom metrics: which rows, which batch and version, the value against its bound
+CUSTOM_COLUMNS = {
+    "metric": "metric",
+    "feature": "over",
+    "batch_id": "batch",
+    "model_version": "version",
+    "value": "value",
+    "threshold": "bound",
+    "flagged": "flagged",
+    "status": "status",
+    "current_rows": "rows",
+}
+
+
+def custom_table(custom: list[dict]) -> pd.DataFrame:
+    """The use case's custom metrics (``usecase.monitoring.custom_metrics``)."""
+    return pd.DataFrame(custom).reindex(columns=list(CUSTOM_COLUMNS)).rename(columns=CUSTOM_COLUMNS)
+
+
 def feed_table(feeds: list[dict]) -> pd.DataFrame:
     """Freshness (``feed_missing``) and completeness (``feed_incomplete``) per feed."""
     return pd.DataFrame(feeds).reindex(columns=list(FEED_COLUMNS)).rename(columns=FEED_COLUMNS)
@@ -243,6 +262,7 @@ def summary_table(decision: dict, estimated: pd.DataFrame, estimates: pd.DataFra
         ),
         ("data-quality alarms", ", ".join(signals.get("quality_alarms", [])) or "none"),
         ("feed alarms", "; ".join(signals.get("feed_alarms", [])) or "none"),
+        ("custom metric alarms", "; ".join(signals.get("custom_alarms", [])) or "none"),
         (
             "prediction drift",
             {True: "yes", False: "no", None: "not assessed"}[signals.get("prediction_drift")],
@@ -263,6 +283,7 @@ def render(
     estimated: pd.DataFrame | None = None,
     estimates: pd.DataFrame | None = None,
     feeds: list[dict] | None = None,
+    custom: list[dict] | None = None,
 ) -> str:
     """Summary first (decision, its evidence, estimated vs realised performance, the most drifted
     features' distributions, the scores); every metric table folded below."""
@@ -303,6 +324,12 @@ def render(
         ),
         _folded("Data quality", table_html(quality)),
         _folded("Feed freshness and completeness (ingestion audit)", table_html(feed_table(feeds or []))),
+        _folded(
+            "Custom metrics (usecase.monitoring.custom_metrics)",
+            table_html(custom_table(custom))
+            if custom
+            else "<p><em>none declared, or no rows to aggregate</em></p>",
+        ),
         _folded("Prediction drift", table_html(prediction)),
         _folded(
             "Estimated performance (from the scores, before labels land)",
