@@ -128,11 +128,16 @@ def test_monitoring_report_renders(lakehouse, page):
         assert page.evaluate("img => img.complete && img.naturalWidth > 200", image.element_handle())
     # every metric table is folded below, and opens on a click
     folds = page.locator("#details details")
-    assert folds.count() == 6 and not page.locator("#details details[open]").count()
+    assert folds.count() == 7 and not page.locator("#details details[open]").count()
     drift_table = folds.first.locator("table")
     assert not drift_table.is_visible()
     folds.first.locator("summary").click()
     assert drift_table.is_visible() and "effect threshold" in drift_table.inner_text()
+    assert "compared with" in drift_table.inner_text()
+    # the use case's custom metrics (flights ships the expected missed-delay rate), folded too
+    custom = page.locator("#details details", has_text="Custom metrics")
+    custom.locator("summary").click()
+    assert "expected_missed_delay_rate" in custom.locator("table").inner_text()
     page.screenshot(path=str(ARTIFACTS / "monitoring_report.png"), full_page=True)
 
 
