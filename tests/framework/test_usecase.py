@@ -129,6 +129,30 @@ def test_drift_references_name_monitored_features_once():
         parse_usecase({**MINIMAL, "monitoring": {"reference": {"season_batches": 1}}})
 
 
+def test_custom_metrics_are_named_bounded_and_over_known_rows():
+    metrics = {
+        "expected_loss": {"sql": "sum(probability)", "max": 10},
+        "realised": {"sql": "count(1)", "over": "labelled"},
+    }
+    parsed = parse_usecase({**MINIMAL, "monitoring": {"custom_metrics": metrics}}).monitoring.custom_metrics
+    assert [(n, m.over, m.min, m.max) for n, m in parsed.items()] == [
+        ("expected_loss", "scored", None, 10.0),
+        ("realised", "labelled", None, None),
+    ]
+    for wrong, message in [
+        (
+            {"expected loss": {"sql": "sum(probability)"}},
+            r"custom_metrics names \['expected loss'\]: use letters",
+        ),
+        ({"loss": {"sql": "sum(x)", "min": 2, "max": 1}}, r"custom_metrics.loss: .*min \(2.0\) is above max"),
+        ({"loss": {"sql": "sum(x)", "over": "later"}}, r"custom_metrics.loss.over: Input should be 'scored'"),
+        ({"loss": {"sql": ""}}, r"custom_metrics.loss.sql"),
+        ({"loss": {"sq": "sum(x)"}}, r"custom_metrics.loss.sq: Extra inputs"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            parse_usecase({**MINIMAL, "monitoring": {"custom_metrics": wrong}})
+
+
 def _loader(conf: Path):
     from lakehouse_mlops.framework.config_loader import UseCaseConfigLoader
     from lakehouse_mlops.settings import CONFIG_LOADER_ARGS
