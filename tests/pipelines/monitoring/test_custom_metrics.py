@@ -76,15 +76,20 @@ def tables(spark):
     return frames, {name: spark.createDataFrame(frame) for name, frame in frames.items()}
 
 
-def test_scored_and_labelled_metrics_equal_pandas_and_bounds_flag(tables):
-    frames, spark_frames = tables
-    rows = custom_metrics(
+def measure(spark_frames: dict, monitored: dict, metrics: dict) -> list[dict]:
+    """The node on the test's Spark tables."""
+    return custom_metrics(
         spark_frames["predictions"],
         spark_frames["labels"],
         spark_frames["features"],
-        MONITORED,
-        usecase(METRICS),
+        monitored,
+        usecase(metrics),
     )
+
+
+def test_scored_and_labelled_metrics_equal_pandas_and_bounds_flag(tables):
+    frames, spark_frames = tables
+    rows = measure(spark_frames, MONITORED, METRICS)
     by_key = {(r["metric"], r["batch_id"], r["model_version"]): r for r in rows}
     scored = frames["predictions"].merge(frames["features"][["loan_id", "amount"]], on="loan_id")
     september = scored[scored["batch_id"] == "2018-09"]
@@ -114,13 +119,7 @@ def test_scored_and_labelled_metrics_equal_pandas_and_bounds_flag(tables):
 
 def test_a_metric_out_of_bounds_alerts_and_is_reported_never_retrains(tables):
     _, spark_frames = tables
-    rows = custom_metrics(
-        spark_frames["predictions"],
-        spark_frames["labels"],
-        spark_frames["features"],
-        MONITORED,
-        usecase(METRICS),
-    )
+    rows = measure(spark_frames, MONITORED, METRICS)
     signals = monitoring_decision.signals([], [], MONITORED, {}, custom_rows=rows)
     [alarm] = signals["custom_alarms"]
     assert alarm.startswith("expected_loss on the scored batch 2018-09: ") and alarm.endswith(
@@ -138,9 +137,7 @@ def test_a_metric_out_of_bounds_alerts_and_is_reported_never_retrains(tables):
 def test_a_window_without_rows_is_insufficient(tables, spark):
     _, spark_frames = tables
     empty = {**MONITORED, "batch_id": "2018-10"}
-    rows = custom_metrics(
-        spark_frames["predictions"], spark_frames["labels"], spark_frames["features"], empty, usecase(METRICS)
-    )
+    rows = measure(spark_frames, empty, METRICS)
     assert [
         (r["metric"], r["status"], r["current_rows"]) for r in rows if r["metric"] != "approval_rate"
     ] == [("expected_loss", "insufficient", 0)]
@@ -161,10 +158,4 @@ def test_a_window_without_rows_is_insufficient(tables, spark):
 def test_a_wrong_expression_is_named_by_its_key(tables, sql, message):
     _, spark_frames = tables
     with pytest.raises(ConfigError, match=message):
-        custom_metrics(
-            spark_frames["predictions"],
-            spark_frames["labels"],
-            spark_frames["features"],
-            MONITORED,
-            usecase({"expected_loss": {"sql": sql}}),
-        )
+        measure(spark_frames, MONITORED, {"expected_loss": {"sql": sql}})

@@ -294,7 +294,10 @@ def custom_metrics(
     with_features = predictions.join(features.select(*extra), key)
     rows = []
     if scored_metrics:
-        scored = scores_of(with_features, batch, monitored["batch_id"], monitored["version"])
+        # the monitored batch's features only: no scan of the whole gold table for one batch
+        this_batch = features.filter(F.col(batch) == monitored["batch_id"]).select(*extra)
+        mine = scores_of(predictions, batch, monitored["batch_id"], monitored["version"])
+        scored = mine.join(this_batch, key)
         for values in custom.aggregate(scored, scored_metrics, []):
             rows += [
                 {**r, "batch_id": monitored["batch_id"], "model_version": monitored["version"]}
