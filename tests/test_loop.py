@@ -10,6 +10,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from lakehouse_mlops.framework import model_registry as registry
+from lakehouse_mlops.framework.examples import TimeWindows
+from lakehouse_mlops.framework.lineage import load_pinned
+from lakehouse_mlops.pipelines.monitoring.reference import SCORE_CALIBRATION
 from tests.small_lakehouse import EAGER_POLICY, REPLAYED_MONTHS, make_loop
 
 pytestmark = pytest.mark.integration
@@ -117,6 +120,13 @@ def test_each_monitored_version_is_profiled_once_and_then_read(lakehouse, replay
     features = drift.filter(F.col("metric") == "drift_detected").select("feature").distinct().count()
     # per version: every monitored feature, the score, the score histogram and the score calibrator
     assert profiles.count() == len(monitored) * (features + 3)
+    calibrators = profiles.filter(F.col("feature") == SCORE_CALIBRATION).select("model_version", "rows")
+    for version, rows in calibrators.collect():
+        tags = registry.version_tags(MODEL, version)
+        unseen = TimeWindows.from_tags(tags).test(load_pinned(tags, "gold_features"), "flight_date")
+        labels = load_pinned(tags, "gold_labels").filter(F.col("is_late").isNotNull())
+        # fitted on the labelled rows of the version's test window, the ones its final model never saw
+        assert rows == unseen.join(labels, "flight_key").count() > 0, version
     history = spark.sql(f"DESCRIBE HISTORY delta.`{lakehouse / 'data/05_ml/reference_profiles'}`")
     writes = history.filter(F.col("operation").isin("WRITE", "MERGE", "CREATE TABLE AS SELECT"))
     # three windows monitored, but each version's profile written once

@@ -85,11 +85,6 @@ class TimeWindows:
         column = F.col(f"`{event_time}`")
         return frame.filter((column >= F.lit(self.train_start)) & (column < F.lit(self.test_start)))
 
-    def validation(self, frame: DataFrame, event_time: str) -> DataFrame:
-        """The rows of the validation window (not trained on; the model was selected on them), on Spark."""
-        column = F.col(f"`{event_time}`")
-        return frame.filter((column >= F.lit(self.valid_start)) & (column < F.lit(self.test_start)))
-
     def test(self, frame: DataFrame, event_time: str) -> DataFrame:
         """The rows of the test window, on Spark."""
         return frame.filter(F.col(f"`{event_time}`").between(self.test_start, self.test_end))

@@ -102,6 +102,7 @@ def test_an_isotonic_calibrator_is_kept_only_when_it_lowers_the_brier_score_out_
     overconfident = np.clip(true_p**0.5, 0, 1)  # scores that rank well but are not probabilities
     calibrator = est.fit_calibrator(overconfident, labels)
     assert not calibrator.identity and calibrator.brier_after < calibrator.brier_before
+    assert calibrator.rows == len(overconfident)  # what the stored profile says it was fitted on
     assert np.abs(calibrator.apply(overconfident) - true_p).mean() < 0.03
 
     already_calibrated = est.fit_calibrator(true_p, labels)

@@ -123,7 +123,7 @@ class Calibrator:
     knots_y: tuple[float, ...] = ()
     brier_before: float = float("nan")
     brier_after: float = float("nan")
-    rows: int = 0  # validation rows it was judged (and fitted) on
+    rows: int = 0  # the unseen labelled rows it was judged (and fitted) on
 
     @property
     def identity(self) -> bool:
@@ -135,7 +135,7 @@ class Calibrator:
 
 
 def fit_calibrator(scores: np.ndarray, labels: np.ndarray, folds: int = 2, seed: int = 0) -> Calibrator:
-    """Isotonic calibration of a version's validation scores, kept only if it lowers the Brier score
+    """Isotonic calibration of a version's scores on rows it never saw, kept only if it lowers the Brier score
     out of sample (``folds``-fold: fitted on the other folds, scored on each); the kept map is then
     refitted on all rows. Identity when it does not help or a class is missing."""
     from sklearn.isotonic import IsotonicRegression
@@ -159,4 +159,5 @@ def fit_calibrator(scores: np.ndarray, labels: np.ndarray, folds: int = 2, seed:
         tuple(float(y) for y in model.y_thresholds_),
         before,
         after,
+        len(scores),
     )

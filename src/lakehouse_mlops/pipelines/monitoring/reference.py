@@ -48,7 +48,7 @@ SCORE_HISTOGRAM = "score_histogram"
 SCORE_CALIBRATION = "score_calibration"
 ISOTONIC, IDENTITY = "isotonic", "identity"
 #: bumped when the meaning of a stored profile changes (older profiles are then recomputed)
-PROFILE_FORMAT = 2
+PROFILE_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class ReferenceProfiles:
     scores: ReferenceProfile  # the version's scores ("probability")
     score_edges: np.ndarray  # the score histogram's bin edges
     score_counts: np.ndarray  # the reference's scores per histogram bin
-    calibrator: Calibrator = Calibrator()  # scores → probabilities, fitted on the validation window
+    calibrator: Calibrator = Calibrator()  # scores → probabilities, fitted on the test window
 
 
 def settings_key(
