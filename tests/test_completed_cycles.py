@@ -99,3 +99,40 @@ def test_kedro_cycle_full_runs_every_stage(monkeypatch):
         result = CliRunner().invoke(commands.cli, ["cycle", *args, "--no-land"])
         assert result.exit_code == 0, result.output
     assert seen == {"2013-05": False, "2013-06": True}
+
+
+STAGES = ["ingestion", "features", "inference", "monitoring"]
+
+
+def test_a_cycle_cut_short_resumes_after_the_last_stage_that_left_things_as_they_are(tmp_path):
+    catalog = catalog_at(tmp_path / "completed_cycles.json")
+    start = inputs(tmp_path / "landing")
+    after_ingestion = replace(start, tables={**start.tables, "silver_flights": 4})
+    after_features = replace(after_ingestion, tables={**after_ingestion.tables, "gold_features": 0})
+    scored = {**OUTCOME, "scored_by": "1"}
+    done = cc.record_stage(catalog, "2013-05", [], "ingestion", after_ingestion, OUTCOME)
+    done = cc.record_stage(catalog, "2013-05", done, "features", after_features, scored)
+    assert [e["stage"] for e in done] == ["ingestion", "features"]
+
+    def resumed(batch: str, found: cc.CycleInputs, stages: list[str] = STAGES) -> list[str]:
+        return [e["stage"] for e in cc.finished_stages(catalog, batch, stages, found)]
+
+    assert resumed("2013-05", after_features) == ["ingestion", "features"]
+    assert cc.finished_stages(catalog, "2013-05", STAGES, after_features)[-1]["outcome"] == scored
+    assert resumed("2013-05", after_ingestion) == ["ingestion"]
+    # a stage cut off after a commit, or anything changed since: every stage runs
+    for changed in (
+        start,
+        replace(after_features, tables={**after_features.tables, "ml_predictions": 0}),
+        replace(after_features, aliases={"champion": "3"}),
+        replace(after_features, code="abc123 ffff"),
+    ):
+        assert resumed("2013-05", changed) == [], changed
+    assert resumed("2013-06", after_features) == []  # another batch
+    assert resumed("2013-05", after_features, ["features", "ingestion"]) == []  # stages reordered
+
+    # a cycle that starts over replaces them; a completed cycle leaves none to resume from
+    cc.record_stage(catalog, "2013-05", [], "ingestion", after_features, OUTCOME)
+    assert resumed("2013-05", after_features) == ["ingestion"]
+    cc.record(catalog, "2013-05", after_features, OUTCOME)
+    assert resumed("2013-05", after_features) == []

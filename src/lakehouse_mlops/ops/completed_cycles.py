@@ -10,6 +10,12 @@ by anyone, a parameter, an alias moved by `promote`/`approve`/`rollback`, a code
 cycle runs in full. So does a cycle that crashed (nothing is recorded until one completes), and
 ``kedro cycle --full``.
 
+A cycle that stops part-way (killed, or a stage failed) resumes: each stage that finishes records the
+inputs as it left them (``stages`` of the batch's record). The next cycle of the batch that finds the
+inputs exactly as one of those stages left them reports it and the stages before it as done by the
+earlier attempt and starts at the stage after it; anything changed since (a table written by a stage
+cut off part-way, an alias moved, a parameter, the code) and it runs every stage, as before.
+
 Landing files are compared by path, size and modification time (not content: hashing every landed file
 is the ingestion's job, which then runs). A file edited in place that keeps its size and time to the
 nanosecond is not seen here; ``--full`` runs the ingestion's content check.
@@ -78,10 +84,15 @@ def code_version(project_path: Path) -> str:
     return f"{commit} {hashlib.sha256(diff).hexdigest()[:16]}"
 
 
+def outcome_of(result) -> dict:
+    """A cycle's result (ops/stages.py CycleResult) as recorded: its OUTCOME_FIELDS."""
+    return {key: getattr(result, key) for key in OUTCOME_FIELDS}
+
+
 def recorded_outcome(catalog, batch_id: str, inputs: CycleInputs) -> dict | None:
     """The outcome recorded for ``batch_id`` when its completed cycle ended with exactly ``inputs``."""
     record = _records(catalog).get(batch_id)
-    if record is None or record.get("inputs") != json.loads(json.dumps(asdict(inputs))):
+    if record is None or record.get("inputs") != _comparable(inputs):
         return None
     return record
 
@@ -89,11 +100,49 @@ def recorded_outcome(catalog, batch_id: str, inputs: CycleInputs) -> dict | None
 def record(catalog, batch_id: str, inputs: CycleInputs, outcome: dict) -> None:
     records = _records(catalog)
     records[batch_id] = {
-        "completed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "completed_at": _now(),
         "outcome": {key: outcome[key] for key in OUTCOME_FIELDS},
         "inputs": asdict(inputs),
     }
     catalog.save("loop_completed_cycles", records)
+
+
+def finished_stages(catalog, batch_id: str, stages: list[str], inputs: CycleInputs) -> list[dict]:
+    """The recorded stages a cycle of ``batch_id`` can take as done, in order: those up to the last one
+    that left exactly ``inputs``, if they are the first of ``stages``; none otherwise."""
+    recorded = _records(catalog).get(batch_id, {}).get("stages", [])
+    current = _comparable(inputs)
+    for last in range(len(recorded), 0, -1):
+        if recorded[last - 1]["inputs"] == current:
+            done = recorded[:last]
+            return done if [entry["stage"] for entry in done] == stages[:last] else []
+    return []
+
+
+def record_stage(
+    catalog, batch_id: str, done: list[dict], stage: str, inputs: CycleInputs, outcome: dict
+) -> list[dict]:
+    """``done`` (the stages of this cycle so far) and ``stage``, finished with ``inputs``: what a
+    cycle resumed after it can take as done. Returns the new list."""
+    entry = {
+        "stage": stage,
+        "finished_at": _now(),
+        "outcome": {key: outcome[key] for key in OUTCOME_FIELDS},
+        "inputs": asdict(inputs),
+    }
+    records = _records(catalog)
+    records.setdefault(batch_id, {})["stages"] = [*done, entry]
+    catalog.save("loop_completed_cycles", records)
+    return [*done, entry]
+
+
+def _comparable(inputs: CycleInputs) -> dict:
+    """``inputs`` as they read back from the JSON file (tuples as lists, keys as strings)."""
+    return json.loads(json.dumps(asdict(inputs)))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _records(catalog) -> dict:

@@ -7,7 +7,8 @@ is already done: landing leaves identical files untouched, ingestion skips inges
 and predictions MERGE only changed rows, the batch keeps the model version that first scored it, the
 monitoring decision is recorded once, and a retrain asked for by a batch happens once (its model
 version carries ``trigger_batch``) and is judged once (``gate.decision``). A cycle that finds nothing
-new since its batch's completed cycle runs no stage at all (ops/completed_cycles.py).
+new since its batch's completed cycle runs no stage at all, and one that stopped part-way starts at
+the stage after the last one it finished, if nothing changed since (ops/completed_cycles.py).
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from omegaconf import OmegaConf
 from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.framework.usecase import features_params, parse_usecase, usecase_source
 from lakehouse_mlops.ops import completed_cycles
+from lakehouse_mlops.ops.completed_cycles import outcome_of, record_stage
 from lakehouse_mlops.ops.stages import (
     CycleResult,
     StageResult,
     report_recorded,
+    report_resumed,
     run_stages,
     table_versions,
     tracking_checked,
@@ -39,6 +42,7 @@ from lakehouse_mlops.platform.lakehouse_lock import lakehouse_lock
 from lakehouse_mlops.platform.spark_session import without_spark
 from lakehouse_mlops.platform.tracking import check_tracking_server, end_leftover_runs
 
+logger = logging.getLogger(__name__)
 #: lands one batch: (batch id, landing root, file suffix) -> the files written
 Lander = Callable[[str, Path, str], list[Path]]
 #: the selected use case's source lands the batch (its package's ``land``)
@@ -176,21 +180,41 @@ class Loop:
                 ]
                 steps, tables = tracking_checked(steps, tracking_uri), delta_datasets(catalog)
                 run_stages(steps[:1], tables, result.stages, echo)  # land: its files are inputs too
-                recorded = None
+                names = [stage for stage, _ in steps[1:]]
+                recorded, done = None, []
                 if result.ok and not self.full:
                     inputs = self._inputs(context, tables, name)
                     recorded = completed_cycles.recorded_outcome(catalog, batch_id, inputs)
+                    done = completed_cycles.finished_stages(catalog, batch_id, names, inputs)
                 if recorded is not None:
-                    report_recorded(recorded, [stage for stage, _ in steps[1:]], result, echo)
+                    report_recorded(recorded, names, result, echo)
                 else:
-                    run_stages(steps[1:], tables, result.stages, echo)
+                    report_resumed(done, result, echo)
+
+                    def finished(stage: str) -> None:
+                        self._record_stage(context, tables, name, tracking_uri, result, done, stage)
+
+                    run_stages(steps[1 + len(done) :], tables, result.stages, echo, finished)
                     if result.ok:
-                        outcome = {key: getattr(result, key) for key in completed_cycles.OUTCOME_FIELDS}
                         inputs = self._inputs(context, tables, name)
-                        completed_cycles.record(catalog, batch_id, inputs, outcome)
+                        completed_cycles.record(catalog, batch_id, inputs, outcome_of(result))
             end_leftover_runs()
         echo(result.headline())
         return result
+
+    def _record_stage(
+        self, context, tables: dict, name: str, uri: str, result: CycleResult, done: list, stage: str
+    ) -> None:
+        """Record ``stage`` as finished (``done`` grows by it) for a cycle resumed after it. A stage not
+        recorded costs its repetition in a re-run, nothing else: nothing here stops the cycle."""
+        try:
+            check_tracking_server(uri)  # the aliases are read from it: no MLflow retries for minutes
+            inputs = self._inputs(context, tables, name)
+            done[:] = record_stage(context.catalog, result.batch_id, done, stage, inputs, outcome_of(result))
+        except Exception as exc:  # noqa: BLE001 - logged; the cycle goes on
+            logger.warning(
+                "cycle %s: %s not recorded for a resume, a re-run repeats it: %s", result.batch_id, stage, exc
+            )
 
     def _inputs(self, context, tables: dict, name: str) -> completed_cycles.CycleInputs:
         """What decides a cycle's work, as it stands now (ops/completed_cycles.py)."""

@@ -60,9 +60,11 @@ def run_stages(
     tables: dict,
     stages: list[StageResult],
     echo: Callable[[str], None],
+    finished: Callable[[str], None] = lambda stage: None,
 ) -> None:
-    """Run ``steps`` in order, one summary line each (status, seconds, note, tables changed); after a
-    failure the remaining steps are reported as not run."""
+    """Run ``steps`` in order, one summary line each (status, seconds, note, tables changed), calling
+    ``finished`` after each one that did not fail; after a failure the remaining steps are reported as
+    not run."""
     for stage, step in steps:
         if any(s.status == "failed" for s in stages):
             stages.append(StageResult(stage, "not run"))
@@ -79,6 +81,8 @@ def run_stages(
         summary = "; ".join(p for p in [note, changed] if p)
         stages.append(StageResult(stage, status, time.perf_counter() - start, summary))
         echo(stages[-1].line())
+        if status != "failed":
+            finished(stage)
 
 
 def report_recorded(recorded: dict, stages: list[str], result: CycleResult, echo) -> None:
@@ -89,6 +93,17 @@ def report_recorded(recorded: dict, stages: list[str], result: CycleResult, echo
         result.stages.append(StageResult(stage, "skipped", 0.0, note))
         echo(result.stages[-1].line())
     for key, value in recorded["outcome"].items():
+        setattr(result, key, value)
+
+
+def report_resumed(done: list[dict], result: CycleResult, echo) -> None:
+    """The stages an interrupted cycle of the batch finished, whose work is there as they left it:
+    skipped, with the outcome they had reached."""
+    for entry in done:
+        note = f"skipped: done by this batch's earlier cycle at {entry['finished_at']}, nothing changed since"
+        result.stages.append(StageResult(entry["stage"], "skipped", 0.0, note))
+        echo(result.stages[-1].line())
+    for key, value in (done[-1]["outcome"] if done else {}).items():
         setattr(result, key, value)
 
 
