@@ -7,8 +7,8 @@ catalog). A later cycle of the same batch that finds exactly the same inputs aft
 re-read everything and commit nothing (every stage is idempotent): it reports the recorded outcome
 instead, every stage ``skipped``. Anything different — a new or rewritten landing file, a table written
 by anyone, a parameter, an alias moved by `promote`/`approve`/`rollback`, a code change — and the
-cycle runs in full. So does a cycle that crashed (nothing is recorded until one completes), and
-``kedro cycle --full``.
+cycle runs (no outcome is recorded until a cycle completes), and ``kedro cycle --full`` runs every
+stage.
 
 A cycle that stops part-way (killed, or a stage failed) resumes: each stage that finishes records the
 inputs as it left them (``stages`` of the batch's record). The next cycle of the batch that finds the
