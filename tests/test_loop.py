@@ -120,8 +120,11 @@ def test_each_monitored_version_is_profiled_once_and_then_read(lakehouse, replay
     features = drift.filter(F.col("metric") == "drift_detected").select("feature").distinct().count()
     # per version: every monitored feature, the score, the score histogram and the score calibrator
     assert profiles.count() == len(monitored) * (features + 3)
-    calibrators = profiles.filter(F.col("feature") == SCORE_CALIBRATION).select("model_version", "rows")
-    for version, rows in calibrators.collect():
+    calibrated = {
+        r["model_version"]: r["rows"] for r in profiles.filter(F.col("kind") == SCORE_CALIBRATION).collect()
+    }
+    assert calibrated.keys() == monitored
+    for version, rows in calibrated.items():
         tags = registry.version_tags(MODEL, version)
         unseen = TimeWindows.from_tags(tags).test(load_pinned(tags, "gold_features"), "flight_date")
         labels = load_pinned(tags, "gold_labels").filter(F.col("is_late").isNotNull())

@@ -152,8 +152,8 @@ def _profile(monitored: dict, usecase: UseCase, spec: MonitoringSpec) -> Referen
 def _calibrator(monitored: dict, usecase: UseCase) -> Calibrator:
     """The version's score calibrator, fitted on its test window (pinned features and labels): the
     only rows its final model never saw. The model is refitted on train + validation, so its
-    validation scores are in-sample and over-confident (flights v1: validation AUC 0.84, test 0.70);
-    a calibrator fitted there made every estimate optimistic."""
+    validation scores are in-sample and over-confident (the reference use case's first model:
+    validation AUC 0.84, test 0.70); a calibrator fitted there made every estimate optimistic."""
     windows = TimeWindows.from_tags(monitored["tags"])
     unseen = windows.test(load_pinned(monitored["tags"], REFERENCE_TABLE), usecase.event_time)
     labelled = labelled_rows(unseen, load_pinned(monitored["tags"], LABELS_TABLE), usecase)
