@@ -39,7 +39,7 @@ from lakehouse_mlops.ops.tables import delta_datasets
 from lakehouse_mlops.pipelines import inference, monitoring, promotion, training
 from lakehouse_mlops.platform.kedro_project import bootstrap, config_loader
 from lakehouse_mlops.platform.lakehouse_lock import lakehouse_lock
-from lakehouse_mlops.platform.spark_session import without_spark
+from lakehouse_mlops.platform.spark_session import build_spark_session, without_spark
 from lakehouse_mlops.platform.tracking import check_tracking_server, end_leftover_runs
 
 logger = logging.getLogger(__name__)
@@ -190,6 +190,8 @@ class Loop:
                     report_recorded(recorded, names, result, echo)
                 else:
                     report_resumed(done, result, echo)
+                    if done:  # the stages that started Spark were skipped; the next one reads tables at once
+                        build_spark_session(context.config_loader["spark"])
 
                     def finished(stage: str) -> None:
                         self._record_stage(context, tables, name, tracking_uri, result, done, stage)
