@@ -99,11 +99,7 @@ def recorded_outcome(catalog, batch_id: str, inputs: CycleInputs) -> dict | None
 
 def record(catalog, batch_id: str, inputs: CycleInputs, outcome: dict) -> None:
     records = _records(catalog)
-    records[batch_id] = {
-        "completed_at": _now(),
-        "outcome": {key: outcome[key] for key in OUTCOME_FIELDS},
-        "inputs": asdict(inputs),
-    }
+    records[batch_id] = {"completed_at": _now(), **_state(inputs, outcome)}
     catalog.save("loop_completed_cycles", records)
 
 
@@ -124,16 +120,15 @@ def record_stage(
 ) -> list[dict]:
     """``done`` (the stages of this cycle so far) and ``stage``, finished with ``inputs``: what a
     cycle resumed after it can take as done. Returns the new list."""
-    entry = {
-        "stage": stage,
-        "finished_at": _now(),
-        "outcome": {key: outcome[key] for key in OUTCOME_FIELDS},
-        "inputs": asdict(inputs),
-    }
+    entry = {"stage": stage, "finished_at": _now(), **_state(inputs, outcome)}
     records = _records(catalog)
     records.setdefault(batch_id, {})["stages"] = [*done, entry]
     catalog.save("loop_completed_cycles", records)
     return [*done, entry]
+
+
+def _state(inputs: CycleInputs, outcome: dict) -> dict:
+    return {"outcome": {key: outcome[key] for key in OUTCOME_FIELDS}, "inputs": asdict(inputs)}
 
 
 def _comparable(inputs: CycleInputs) -> dict:

@@ -190,13 +190,14 @@ class Loop:
                     report_recorded(recorded, names, result, echo)
                 else:
                     report_resumed(done, result, echo)
-                    if done:  # the stages that started Spark were skipped; the next one reads tables at once
+                    remaining = steps[1 + len(done) :]
+                    if remaining:  # stages read tables through the catalog before their own runs start Spark
                         build_spark_session(context.config_loader["spark"])
 
                     def finished(stage: str) -> None:
                         self._record_stage(context, tables, name, tracking_uri, result, done, stage)
 
-                    run_stages(steps[1 + len(done) :], tables, result.stages, echo, finished)
+                    run_stages(remaining, tables, result.stages, echo, finished)
                     if result.ok:
                         inputs = self._inputs(context, tables, name)
                         completed_cycles.record(catalog, batch_id, inputs, outcome_of(result))
