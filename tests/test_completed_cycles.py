@@ -4,6 +4,7 @@ lakehouse: tests/test_loop.py::test_rerunning_a_cycle_changes_nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -101,38 +102,54 @@ def test_kedro_cycle_full_runs_every_stage(monkeypatch):
     assert seen == {"2013-05": False, "2013-06": True}
 
 
-STAGES = ["ingestion", "features", "inference", "monitoring"]
-
-
-def test_a_cycle_cut_short_resumes_after_the_last_stage_that_left_things_as_they_are(tmp_path):
+def test_a_stage_is_done_while_what_it_depends_on_is_as_it_left_it(tmp_path):
+    """A cycle cut short resumes, and a change re-runs only the stages it reaches: each stage is matched
+    on its own inputs (scoped to it by the loop) and on the outcome of the stages before it."""
     catalog = catalog_at(tmp_path / "completed_cycles.json")
-    start = inputs(tmp_path / "landing")
-    after_ingestion = replace(start, tables={**start.tables, "silver_flights": 4})
-    after_features = replace(after_ingestion, tables={**after_ingestion.tables, "gold_features": 0})
-    scored = {**OUTCOME, "scored_by": "1"}
-    done = cc.record_stage(catalog, "2013-05", [], "ingestion", after_ingestion, OUTCOME)
-    done = cc.record_stage(catalog, "2013-05", done, "features", after_features, scored)
-    assert [e["stage"] for e in done] == ["ingestion", "features"]
+    start = replace(inputs(tmp_path / "landing"), aliases={})
+    ingested = replace(start, tables={"silver_flights": 4})
+    nothing = dict.fromkeys(OUTCOME, None) | {"promoted": False, "awaiting_approval": False}
+    scored = {**nothing, "scored_by": "1", "deployed": "1"}
+    cc.record_stage(catalog, "2013-05", "ingestion", ingested, nothing, nothing)
+    scoring = replace(inputs(tmp_path / "landing"), tables={"gold_features": 1, "ml_predictions": 0})
+    cc.record_stage(catalog, "2013-05", "inference", scoring, nothing, scored)
 
-    def resumed(batch: str, found: cc.CycleInputs, stages: list[str] = STAGES) -> list[str]:
-        return [e["stage"] for e in cc.finished_stages(catalog, batch, stages, found)]
-
-    assert resumed("2013-05", after_features) == ["ingestion", "features"]
-    assert cc.finished_stages(catalog, "2013-05", STAGES, after_features)[-1]["outcome"] == scored
-    assert resumed("2013-05", after_ingestion) == ["ingestion"]
-    # a stage cut off after a commit, or anything changed since: every stage runs
+    assert cc.finished_stage(catalog, "2013-05", "ingestion", ingested, nothing)["outcome"] == nothing
+    entry = cc.finished_stage(catalog, "2013-05", "inference", scoring, nothing)
+    assert entry["outcome"] == scored and entry["finished_at"]
+    assert cc.finished_stage(catalog, "2013-05", "features", ingested, nothing) is None  # never finished
+    assert cc.finished_stage(catalog, "2013-06", "ingestion", ingested, nothing) is None  # another batch
+    # anything it depends on changed since: it runs
     for changed in (
-        start,
-        replace(after_features, tables={**after_features.tables, "ml_predictions": 0}),
-        replace(after_features, aliases={"champion": "3"}),
-        replace(after_features, code="abc123 ffff"),
+        start,  # its table written since (e.g. by a stage cut off after a commit)
+        replace(scoring, tables={"gold_features": 1, "ml_predictions": 1}),
+        replace(scoring, aliases={"champion": "3"}),
+        replace(scoring, code="abc123 ffff"),
+        replace(scoring, parameters=cc.parameters_digest({"monitoring": {"alpha": 0.05}})),
     ):
-        assert resumed("2013-05", changed) == [], changed
-    assert resumed("2013-06", after_features) == []  # another batch
-    assert resumed("2013-05", after_features, ["features", "ingestion"]) == []  # stages reordered
+        stage = "ingestion" if changed is start else "inference"
+        assert cc.finished_stage(catalog, "2013-05", stage, changed, nothing) is None, changed
+    # the stages before it reached another outcome in this cycle (it is given that outcome): it runs
+    assert (
+        cc.finished_stage(catalog, "2013-05", "inference", scoring, {**nothing, "decision": "alert"}) is None
+    )
 
-    # a cycle that starts over replaces them; a completed cycle leaves none to resume from
-    cc.record_stage(catalog, "2013-05", [], "ingestion", after_features, OUTCOME)
-    assert resumed("2013-05", after_features) == ["ingestion"]
-    cc.record(catalog, "2013-05", after_features, OUTCOME)
-    assert resumed("2013-05", after_features) == []
+    # a completed cycle keeps them: a later change re-runs only the stages it reaches
+    cc.record(catalog, "2013-05", scoring, scored)
+    assert cc.finished_stage(catalog, "2013-05", "ingestion", ingested, nothing) is not None
+    # a stage run again replaces its record
+    cc.record_stage(catalog, "2013-05", "ingestion", start, nothing, nothing)
+    assert cc.finished_stage(catalog, "2013-05", "ingestion", ingested, nothing) is None
+    assert cc.finished_stage(catalog, "2013-05", "ingestion", start, nothing) is not None
+
+
+def test_a_record_of_the_older_form_only_means_every_stage_runs(tmp_path):
+    path = tmp_path / "completed_cycles.json"
+    old = {"stage": "ingestion", "finished_at": "x", "outcome": OUTCOME, "inputs": {}}
+    path.write_text(json.dumps({"2013-05": {"stages": [old]}}))  # a list, before stages were by name
+    catalog = catalog_at(path)
+    assert cc.finished_stage(catalog, "2013-05", "ingestion", inputs(tmp_path / "landing"), OUTCOME) is None
+    cc.record_stage(catalog, "2013-05", "features", inputs(tmp_path / "landing"), OUTCOME, OUTCOME)
+    assert (
+        cc.finished_stage(catalog, "2013-05", "features", inputs(tmp_path / "landing"), OUTCOME) is not None
+    )

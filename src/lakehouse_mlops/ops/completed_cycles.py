@@ -7,14 +7,17 @@ catalog). A later cycle of the same batch that finds exactly the same inputs aft
 re-read everything and commit nothing (every stage is idempotent): it reports the recorded outcome
 instead, every stage ``skipped``. Anything different — a new or rewritten landing file, a table written
 by anyone, a parameter, an alias moved by `promote`/`approve`/`rollback`, a code change — and the
-cycle runs (no outcome is recorded until a cycle completes), and ``kedro cycle --full`` runs every
-stage.
+cycle runs the stages it affects (below); ``kedro cycle --full`` runs every stage.
 
-A cycle that stops part-way (killed, or a stage failed) resumes: each stage that finishes records the
-inputs as it left them (``stages`` of the batch's record). The next cycle of the batch that finds the
-inputs exactly as one of those stages left them reports it and the stages before it as done by the
-earlier attempt and starts at the stage after it; anything changed since (a table written by a stage
-cut off part-way, an alias moved, a parameter, the code) and it runs every stage, as before.
+Stage by stage, so that a cycle that stopped part-way (killed, or a stage failed) resumes, and a change
+re-runs only what it affects: each stage that finishes records what it depends on as it left them
+(``stages`` of the batch's record): the tables its pipeline reads and writes, the landing files
+(ingestion), the model aliases it reads, the parameters, the code, and the
+outcome of the stages before it (which it is given; ops/loop.py ``STAGE_SCOPES``). A later cycle of
+the batch runs a stage only if one of those differs now; one that does not is reported as done by the
+earlier cycle, with the outcome it reached (every stage is idempotent: running it would commit
+nothing). A stage cut off after a commit thus runs again, and so does every later stage that reads its
+table, while the stages that do not read it are skipped.
 
 Landing files are compared by path, size and modification time (not content: hashing every landed file
 is the ingestion's job, which then runs). A file edited in place that keeps its size and time to the
@@ -99,36 +102,45 @@ def recorded_outcome(catalog, batch_id: str, inputs: CycleInputs) -> dict | None
 
 def record(catalog, batch_id: str, inputs: CycleInputs, outcome: dict) -> None:
     records = _records(catalog)
-    records[batch_id] = {"completed_at": _now(), **_state(inputs, outcome)}
+    stages = _stages(catalog, batch_id, records)  # kept: a later change re-runs only what it affects
+    records[batch_id] = {"completed_at": _now(), **_state(inputs, outcome), "stages": stages}
     catalog.save("loop_completed_cycles", records)
 
 
-def finished_stages(catalog, batch_id: str, stages: list[str], inputs: CycleInputs) -> list[dict]:
-    """The recorded stages a cycle of ``batch_id`` can take as done, in order: those up to the last one
-    that left exactly ``inputs``, if they are the first of ``stages``; none otherwise."""
-    recorded = _records(catalog).get(batch_id, {}).get("stages", [])
-    current = _comparable(inputs)
-    for last in range(len(recorded), 0, -1):
-        if recorded[last - 1]["inputs"] == current:
-            done = recorded[:last]
-            return done if [entry["stage"] for entry in done] == stages[:last] else []
-    return []
+def finished_stage(catalog, batch_id: str, stage: str, inputs: CycleInputs, before: dict) -> dict | None:
+    """The record of ``stage`` finished by an earlier attempt at ``batch_id``'s cycle, when what it depends
+    on is as it left it: ``inputs`` (scoped to the stage) and ``before``, the outcome of the stages before
+    it in this attempt. None: the stage runs."""
+    entry = _stages(catalog, batch_id).get(stage)
+    if entry is None or entry["inputs"] != _comparable(inputs) or entry["before"] != _outcome(before):
+        return None
+    return entry
 
 
 def record_stage(
-    catalog, batch_id: str, done: list[dict], stage: str, inputs: CycleInputs, outcome: dict
-) -> list[dict]:
-    """``done`` (the stages of this cycle so far) and ``stage``, finished with ``inputs``: what a
-    cycle resumed after it can take as done. Returns the new list."""
-    entry = {"stage": stage, "finished_at": _now(), **_state(inputs, outcome)}
+    catalog, batch_id: str, stage: str, inputs: CycleInputs, before: dict, outcome: dict
+) -> None:
+    """``stage`` finished, leaving ``inputs`` (scoped to it); ``before``/``outcome``: the cycle's outcome
+    before and after it."""
     records = _records(catalog)
-    records.setdefault(batch_id, {})["stages"] = [*done, entry]
+    stages = _stages(catalog, batch_id, records)
+    stages[stage] = {"finished_at": _now(), "before": _outcome(before), **_state(inputs, outcome)}
+    records.setdefault(batch_id, {})["stages"] = stages
     catalog.save("loop_completed_cycles", records)
-    return [*done, entry]
+
+
+def _stages(catalog, batch_id: str, records: dict | None = None) -> dict[str, dict]:
+    """The finished stages recorded for ``batch_id``, by name (a record of an older form: none)."""
+    recorded = (records if records is not None else _records(catalog)).get(batch_id, {}).get("stages")
+    return dict(recorded) if isinstance(recorded, dict) else {}
 
 
 def _state(inputs: CycleInputs, outcome: dict) -> dict:
-    return {"outcome": {key: outcome[key] for key in OUTCOME_FIELDS}, "inputs": asdict(inputs)}
+    return {"outcome": _outcome(outcome), "inputs": asdict(inputs)}
+
+
+def _outcome(outcome: dict) -> dict:
+    return {key: outcome[key] for key in OUTCOME_FIELDS}
 
 
 def _comparable(inputs: CycleInputs) -> dict:

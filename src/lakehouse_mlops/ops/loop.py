@@ -7,8 +7,9 @@ is already done: landing leaves identical files untouched, ingestion skips inges
 and predictions MERGE only changed rows, the batch keeps the model version that first scored it, the
 monitoring decision is recorded once, and a retrain asked for by a batch happens once (its model
 version carries ``trigger_batch``) and is judged once (``gate.decision``). A cycle that finds nothing
-new since its batch's completed cycle runs no stage at all, and one that stopped part-way starts at
-the stage after the last one it finished, if nothing changed since (ops/completed_cycles.py).
+new since its batch's completed cycle runs no stage at all, and a stage whose tables (and whatever
+else it depends on, ``STAGE_SCOPES``) are as its last run for the batch left them is not run again: a
+cycle that stopped part-way resumes (ops/completed_cycles.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from kedro.framework.session import KedroSession
@@ -25,17 +27,16 @@ from omegaconf import OmegaConf
 from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.framework.usecase import features_params, parse_usecase, usecase_source
 from lakehouse_mlops.ops import completed_cycles
-from lakehouse_mlops.ops.completed_cycles import outcome_of, record_stage
+from lakehouse_mlops.ops.completed_cycles import CycleInputs, outcome_of, record_stage
 from lakehouse_mlops.ops.stages import (
     CycleResult,
     StageResult,
     report_recorded,
-    report_resumed,
     run_stages,
     table_versions,
     tracking_checked,
 )
-from lakehouse_mlops.ops.tables import delta_datasets
+from lakehouse_mlops.ops.tables import delta_datasets, pipeline_tables
 from lakehouse_mlops.pipelines import inference, monitoring, promotion, training
 from lakehouse_mlops.platform.kedro_project import bootstrap, config_loader
 from lakehouse_mlops.platform.lakehouse_lock import lakehouse_lock
@@ -54,6 +55,55 @@ SILENCED_LOGGERS = ("mlflow", "kedro_viz", "kedro.io.data_catalog")
 #: overlap their Spark jobs with each other's driver-side work (Delta commits, query planning);
 #: Jan–Apr 2013 in 57 s instead of 66 s (benchmarks/README.md). The others run node by node.
 THREADED_PIPELINES = frozenset({"ingestion"})
+
+
+@dataclass(frozen=True)
+class StageScope:
+    """What a stage's work depends on, besides the parameters, the code and the outcome of the stages
+    before it: a stage that finds all of it as its last run for the batch left it is not run again."""
+
+    pipeline: str | None  # the Delta tables this pipeline reads or writes; None: every table
+    landing: bool = False  # the files in the landing zone
+    #: the model's aliases it reads (from the tracking server); None: every alias
+    aliases: frozenset[str] | None = None
+
+
+#: Per stage of a cycle (the loop's own reads go through the same tables as its pipeline's nodes).
+#: Training points ``challenger`` at its version: the stages before it do not read that alias.
+STAGE_SCOPES = {
+    "ingestion": StageScope("ingestion", landing=True, aliases=frozenset()),
+    "features": StageScope("features", aliases=frozenset()),
+    "inference": StageScope("inference", aliases=frozenset({registry.CHAMPION})),
+    "monitoring": StageScope("monitoring", aliases=frozenset({registry.CHAMPION})),
+    "training": StageScope("training", aliases=frozenset({registry.CHALLENGER})),
+    "promotion": StageScope("promotion"),
+    "rescoring": StageScope("inference", aliases=frozenset({registry.CHAMPION})),
+    "maintenance": StageScope(None),  # every table, under the registry's lineage guard
+}
+WHOLE_CYCLE = StageScope(None, landing=True)
+
+
+def scoped_aliases(name: str, read: frozenset[str] | None) -> dict[str, str]:
+    """The aliases of model ``name`` among ``read`` (None: all), without calling the server for none."""
+    if read == frozenset():
+        return {}
+    return {
+        alias: version for alias, version in registry.aliases(name).items() if read is None or alias in read
+    }
+
+
+def spark_first(steps: list[tuple[str, Callable[[], str | None]]], spark_conf: dict) -> list:
+    """Each step starts Spark (or finds it started) first: a stage's own reads of tables through the
+    catalog come before its Kedro run, whose hook would start it."""
+
+    def started(step: Callable[[], str | None]) -> Callable[[], str | None]:
+        def run() -> str | None:
+            build_spark_session(spark_conf)
+            return step()
+
+        return run
+
+    return [(stage, started(step)) for stage, step in steps]
 
 
 @contextmanager
@@ -178,56 +228,36 @@ class Loop:
                     ("rescoring", lambda: self._rescore(batch_id, result)),
                     ("maintenance", lambda: self._maintain(context, name)),
                 ]
+                spark_conf = context.config_loader["spark"]
+                steps = [steps[0], *spark_first(steps[1:], spark_conf)]
                 steps, tables = tracking_checked(steps, tracking_uri), delta_datasets(catalog)
                 run_stages(steps[:1], tables, result.stages, echo)  # land: its files are inputs too
-                names = [stage for stage, _ in steps[1:]]
-                recorded, done = None, []
+                recorded = None
                 if result.ok and not self.full:
-                    inputs = self._inputs(context, tables, name)
+                    inputs = self.inputs(context, tables, name)
                     recorded = completed_cycles.recorded_outcome(catalog, batch_id, inputs)
-                    done = completed_cycles.finished_stages(catalog, batch_id, names, inputs)
                 if recorded is not None:
-                    report_recorded(recorded, names, result, echo)
+                    report_recorded(recorded, [stage for stage, _ in steps[1:]], result, echo)
                 else:
-                    report_resumed(done, result, echo)
-                    remaining = steps[1 + len(done) :]
-                    if remaining:  # stages read tables through the catalog before their own runs start Spark
-                        build_spark_session(context.config_loader["spark"])
-
-                    def finished(stage: str) -> None:
-                        self._record_stage(context, tables, name, tracking_uri, result, done, stage)
-
-                    run_stages(remaining, tables, result.stages, echo, finished)
+                    stages = CycleStages(self, context, tables, name, tracking_uri, result)
+                    run_stages(steps[1:], tables, result.stages, echo, stages.finished, stages.resumed)
                     if result.ok:
-                        inputs = self._inputs(context, tables, name)
+                        inputs = self.inputs(context, tables, name)
                         completed_cycles.record(catalog, batch_id, inputs, outcome_of(result))
             end_leftover_runs()
         echo(result.headline())
         return result
 
-    def _record_stage(
-        self, context, tables: dict, name: str, uri: str, result: CycleResult, done: list, stage: str
-    ) -> None:
-        """Record ``stage`` as finished (``done`` grows by it) for a cycle resumed after it. A stage not
-        recorded costs its repetition in a re-run, nothing else: nothing here stops the cycle."""
-        try:
-            check_tracking_server(uri)  # the aliases are read from it: no MLflow retries for minutes
-            inputs = self._inputs(context, tables, name)
-            done[:] = record_stage(context.catalog, result.batch_id, done, stage, inputs, outcome_of(result))
-        except Exception as exc:  # noqa: BLE001 - logged; the cycle goes on
-            logger.warning(
-                "cycle %s: %s not recorded for a resume, a re-run repeats it: %s", result.batch_id, stage, exc
-            )
-
-    def _inputs(self, context, tables: dict, name: str) -> completed_cycles.CycleInputs:
-        """What decides a cycle's work, as it stands now (ops/completed_cycles.py)."""
-        return completed_cycles.CycleInputs(
-            landing=completed_cycles.landing_listing(
-                self._path(context.config_loader["globals"]["landing_root"])
-            ),
+    def inputs(self, context, tables: dict, name: str, scope: StageScope = WHOLE_CYCLE) -> CycleInputs:
+        """What decides the work of a cycle (or, ``scope``, of one stage) as it stands now."""
+        if scope.pipeline is not None:
+            tables = {n: tables[n] for n in pipeline_tables(context.catalog, scope.pipeline, tables)}
+        landing = self._path(context.config_loader["globals"]["landing_root"])
+        return CycleInputs(
+            landing=completed_cycles.landing_listing(landing) if scope.landing else {},
             tables=table_versions(tables),
             parameters=completed_cycles.parameters_digest(context.params),
-            aliases=registry.aliases(name),
+            aliases=scoped_aliases(name, scope.aliases),
             code=completed_cycles.code_version(self.project_path),
         )
 
@@ -340,3 +370,55 @@ class Loop:
         self.run("inference", inference.run_params(batch_id, version))
         result.deployed = version
         return f"version {version}: the batch's scores now come from the new champion"
+
+
+class CycleStages:
+    """One cycle's stage-by-stage record: a stage whose work is there already is not run (``resumed``),
+    and each stage that finishes is recorded (``finished``). Neither ever stops the cycle: a stage not
+    recognised as done runs (idempotent), and one not recorded costs its repetition in a later cycle."""
+
+    def __init__(self, loop: Loop, context, tables: dict, name: str, tracking_uri: str, result: CycleResult):
+        self.loop, self.context, self.tables, self.name = loop, context, tables, name
+        self.tracking_uri, self.result = tracking_uri, result
+        self.before: dict[str, dict] = {}  # per stage, the cycle's outcome when it started
+
+    def resumed(self, stage: str) -> str | None:
+        self.before[stage] = outcome_of(self.result)
+        if self.loop.full:
+            return None
+        try:
+            entry = completed_cycles.finished_stage(
+                self.context.catalog, self.result.batch_id, stage, self._inputs(stage), self.before[stage]
+            )
+        except Exception as exc:  # noqa: BLE001 - logged; the stage runs
+            logger.warning("cycle %s: %s runs, its earlier run was not checked: %s", self.batch, stage, exc)
+            return None
+        if entry is None:
+            return None
+        for key, value in entry["outcome"].items():
+            setattr(self.result, key, value)
+        return (
+            f"skipped: done by this batch's earlier cycle at {entry['finished_at']}, "
+            "nothing it depends on changed since"
+        )
+
+    def finished(self, stage: str) -> None:
+        try:
+            inputs = self._inputs(stage)
+            record_stage(
+                self.context.catalog, self.batch, stage, inputs, self.before[stage], outcome_of(self.result)
+            )
+        except Exception as exc:  # noqa: BLE001 - logged; the cycle goes on
+            logger.warning(
+                "cycle %s: %s not recorded as done, a re-run repeats it: %s", self.batch, stage, exc
+            )
+
+    @property
+    def batch(self) -> str:
+        return self.result.batch_id
+
+    def _inputs(self, stage: str) -> CycleInputs:
+        scope = STAGE_SCOPES[stage]
+        if scope.aliases != frozenset():  # read from it: no MLflow retries for minutes
+            check_tracking_server(self.tracking_uri)
+        return self.loop.inputs(self.context, self.tables, self.name, scope)

@@ -61,13 +61,20 @@ def run_stages(
     stages: list[StageResult],
     echo: Callable[[str], None],
     finished: Callable[[str], None] = lambda stage: None,
+    resumed: Callable[[str], str | None] = lambda stage: None,
 ) -> None:
     """Run ``steps`` in order, one summary line each (status, seconds, note, tables changed), calling
     ``finished`` after each one that did not fail; after a failure the remaining steps are reported as
-    not run."""
+    not run. A step for which ``resumed`` gives a note (its work is there already) is reported as
+    skipped with it, not run."""
     for stage, step in steps:
         if any(s.status == "failed" for s in stages):
             stages.append(StageResult(stage, "not run"))
+            echo(stages[-1].line())
+            continue
+        note = resumed(stage)
+        if note is not None:
+            stages.append(StageResult(stage, "skipped", 0.0, note))
             echo(stages[-1].line())
             continue
         before = table_versions(tables)
@@ -93,17 +100,6 @@ def report_recorded(recorded: dict, stages: list[str], result: CycleResult, echo
         result.stages.append(StageResult(stage, "skipped", 0.0, note))
         echo(result.stages[-1].line())
     for key, value in recorded["outcome"].items():
-        setattr(result, key, value)
-
-
-def report_resumed(done: list[dict], result: CycleResult, echo) -> None:
-    """The stages an interrupted cycle of the batch finished, whose work is there as they left it:
-    skipped, with the outcome they had reached."""
-    for entry in done:
-        note = f"skipped: done by this batch's earlier cycle at {entry['finished_at']}, nothing changed since"
-        result.stages.append(StageResult(entry["stage"], "skipped", 0.0, note))
-        echo(result.stages[-1].line())
-    for key, value in (done[-1]["outcome"] if done else {}).items():
         setattr(result, key, value)
 
 

@@ -18,15 +18,26 @@ def delta_datasets(catalog: DataCatalog) -> dict[str, DeltaSparkDataset]:
         key=lambda name: (name.endswith("_history"), name),
     )
     found: dict[str, DeltaSparkDataset] = {}
+    for name, dataset in _delta_tables(catalog, names):
+        if dataset.filepath not in {d.filepath for d in found.values()}:
+            found[name] = dataset
+    return found
+
+
+def pipeline_tables(catalog: DataCatalog, pipeline: str, tables: dict[str, DeltaSparkDataset]) -> list[str]:
+    """The names in ``tables`` (as ``delta_datasets`` gives them) of the tables ``pipeline`` reads or
+    writes, under whichever name its nodes use."""
+    paths = {dataset.filepath for _, dataset in _delta_tables(catalog, pipelines[pipeline].datasets())}
+    return [name for name, dataset in tables.items() if dataset.filepath in paths]
+
+
+def _delta_tables(catalog: DataCatalog, names) -> Iterator[tuple[str, DeltaSparkDataset]]:
     for name in names:
         if name.startswith("params:") or name == "parameters":
             continue
         dataset = catalog.get(name)
-        if isinstance(dataset, DeltaSparkDataset) and dataset.filepath not in {
-            d.filepath for d in found.values()
-        }:
-            found[name] = dataset
-    return found
+        if isinstance(dataset, DeltaSparkDataset):
+            yield name, dataset
 
 
 def describe_tables(catalog: DataCatalog) -> Iterator[str]:
