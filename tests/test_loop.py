@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
@@ -109,6 +110,24 @@ def test_each_cycle_monitors_and_records_one_decision(lakehouse, replayed, spark
     # estimates, the most drifted features (up to three), scores; folded: drift, performance over time
     assert "Monitoring — batch 2013-06" in report
     assert report.count("data:image/png;base64,") == 4 + min(drifted, 3)
+
+
+def test_estimates_add_the_versions_mean_error_on_its_earlier_labelled_windows(lakehouse, replayed, spark):
+    """July's version has labelled windows before July (June's labels land with July): July's estimates
+    add its mean uncorrected error on them, recorded as ``<metric>_bias``."""
+    rows = table(spark, lakehouse, "monitoring_metrics").filter(F.col("kind") == "estimated_performance")
+    values = {(r["batch_id"], r["model_version"], r["metric"]): r["value"] for r in rows.collect()}
+    corrected = {(b, v) for b, v, m in values if m == "roc_auc_bias"}
+    assert ("2013-07", replayed[0].loc[2, "scored_version"]) in corrected, sorted(values)
+    for batch, version in corrected:
+        earlier = sorted(
+            (b, value + values.get((b, version, "roc_auc_bias"), 0.0))
+            for (b, v, m), value in values.items()
+            if v == version and m == "estimation_error.roc_auc" and b < batch
+        )
+        expected = np.mean([error for _, error in earlier[-6:]])
+        assert values[(batch, version, "roc_auc_bias")] == pytest.approx(expected), (batch, earlier)
+    assert ("2013-05", "1") not in corrected  # the first month: no labelled window before it
 
 
 def test_each_monitored_version_is_profiled_once_and_then_read(lakehouse, replayed, spark):

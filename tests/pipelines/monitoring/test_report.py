@@ -34,7 +34,12 @@ def test_effect_threshold_and_alpha_are_two_columns_and_the_estimate_has_its_ban
         ]
     )
     estimated = pd.DataFrame(
-        [metric(ESTIMATED, "model", "roc_auc", 0.712), metric(ESTIMATED, "model", "roc_auc_band", 0.004)]
+        [
+            metric(ESTIMATED, "model", "roc_auc", 0.712),
+            metric(ESTIMATED, "model", "roc_auc_band", 0.004),
+            metric(ESTIMATED, "model", "roc_auc_bias", 0.021),
+            metric(ESTIMATED, "model", "recall", 0.4),
+        ]
     )
     blank = plt.figure()
     plots = {"drift": blank, "scores": blank, "performance": blank}
@@ -46,8 +51,10 @@ def test_effect_threshold_and_alpha_are_two_columns_and_the_estimate_has_its_ban
     assert ks[1:6] == ["ks", "0.91", "", "0", "0.01"]  # no effect threshold: its bar is alpha
     wasserstein = cells(page, "origin")
     assert wasserstein[1:6] == ["wasserstein_norm", "0.05", "0.1", "", ""]
-    assert "<th>estimated</th><th>± band (1 SE)</th>" in page
-    assert cells(page, "roc_auc")[1:3] == ["0.712", "0.004"]
+    assert "<th>estimated</th><th>± band (1 SE)</th><th>of which bias correction</th>" in page
+    assert cells(page, "roc_auc")[1:4] == ["0.712", "0.004", "0.021"]
+    assert cells(page, "recall")[1:4] == ["0.4", "", ""]
+    assert "<td>roc_auc_bias</td>" not in page  # a column of its metric's row, not a row
 
 
 def drift_row(feature: str, name: str, value: float, threshold: float, flagged: bool) -> dict:
@@ -145,7 +152,12 @@ def test_the_summary_comes_first_and_every_metric_table_is_folded_below():
     )
     assert set(plots) == {"drift", "scores", "performance", "estimates", "feature:origin"}
     estimated = pd.DataFrame(
-        [metric(ESTIMATED, "model", "roc_auc", 0.712), metric(ESTIMATED, "model", "roc_auc_band", 0.004)]
+        [
+            metric(ESTIMATED, "model", "roc_auc", 0.712),
+            metric(ESTIMATED, "model", "roc_auc_band", 0.004),
+            metric(ESTIMATED, "model", "roc_auc_bias", 0.021),
+            metric(ESTIMATED, "model", "recall", 0.4),
+        ]
     )
     page = report.render(decision, drift, pd.DataFrame(), plots, estimated, estimates)
     summary, details = page.split('<section id="details">')

@@ -63,6 +63,9 @@ class Performance(StrictModel):
     score_bins: int = 10000
     calibration_bins: int = 10
     min_labelled_rows: int = 1000
+    #: estimates are corrected by the version's mean estimation error over this many of its last
+    #: labelled windows (0: no correction)
+    bias_windows: int = Field(6, ge=0)
 
 
 class Policy(StrictModel):

@@ -5,9 +5,16 @@ Spark reduces the window's scores to counts and score sums per fine score bin an
 (one small aggregate); the version's calibrator maps each bin's mean score to a probability, and
 ``estimation`` turns the expected counts into ROC AUC, PR AUC (average precision), precision and
 recall, each with its sampling band.
+
+What the calibrator cannot see — the score/label relation moving after its fit window — shows as a
+steady error per version (realised − estimated, once labels land). ``bias_corrections`` measures it on
+the version's last labelled windows and the estimates add it (``<metric>_bias`` rows record what was
+added, so the uncorrected error stays known).
 """
 
 from __future__ import annotations
+
+from collections import defaultdict
 
 import numpy as np
 from pyspark.sql import DataFrame
@@ -24,6 +31,8 @@ REALISED_OF = {name: name for name in ("roc_auc", "pr_auc", "precision", "recall
 ESTIMATION_ERROR = "estimation_error"
 #: the estimated ROC AUC's drop below the version's test ROC AUC: the performance-first policy's signal
 ESTIMATED_AUC_DROP = "auc_drop"
+#: suffix of the row recording the bias correction added to an estimated metric
+BIAS = "_bias"
 
 
 def expected_bins(
@@ -71,6 +80,51 @@ def estimated_rows(
         "positive_rate": positives / n,
     }
     return [metric(ESTIMATED, "model", name, value, **sizes) for name, value in values.items()]
+
+
+def bias_corrections(
+    errors: list[dict], applied: list[dict], version: str, batch: str, windows: int
+) -> dict[str, float]:
+    """Per estimated metric: the mean error, realised − uncorrected estimate, of ``version`` over its
+    last ``windows`` labelled windows before ``batch`` (none: no correction; ``windows`` 0: off).
+
+    ``errors``: ``estimation_error.<metric>`` rows (each against the estimate as stored, corrected or
+    not); ``applied``: the ``<metric>_bias`` rows stored with those estimates, added back to undo their
+    correction. Batch ids sort in time order (every cadence's format does). The mean of k errors
+    carries the windows' sampling noise divided by √k; it corrects a bias that persists, not a jump.
+    """
+    if windows <= 0:
+        return {}
+    added = {
+        (r["batch_id"], r["metric"].removesuffix(BIAS)): r["value"]
+        for r in applied
+        if r["model_version"] == version and r["value"] is not None
+    }
+    uncorrected: dict[str, dict[str, float]] = defaultdict(dict)
+    for r in errors:
+        if r["model_version"] != version or r["batch_id"] >= batch or r["value"] is None:
+            continue
+        name = r["metric"].removeprefix(f"{ESTIMATION_ERROR}.")
+        uncorrected[name][r["batch_id"]] = r["value"] + added.get((r["batch_id"], name), 0.0)
+    return {
+        name: float(np.mean([by_window[w] for w in sorted(by_window)[-windows:]]))
+        for name, by_window in uncorrected.items()
+    }
+
+
+def corrected(estimates: list[dict], bias: dict[str, float]) -> list[dict]:
+    """``estimates`` with each metric's bias added (kept within [0, 1]) and a ``<metric>_bias`` row
+    recording it."""
+    rows = []
+    for r in estimates:
+        added = bias.get(r["metric"]) if r["value"] is not None else None
+        if added is None:
+            rows.append(r)
+            continue
+        value = min(1.0, max(0.0, r["value"] + added))
+        rows.append({**r, "value": value})
+        rows.append({**r, "metric": f"{r['metric']}{BIAS}", "value": value - r["value"]})
+    return rows
 
 
 def estimated_drop_row(estimates: list[dict], test_roc_auc: float, settings: Performance) -> dict:

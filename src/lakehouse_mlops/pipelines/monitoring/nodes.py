@@ -33,7 +33,11 @@ from lakehouse_mlops.pipelines.monitoring.drift import (
     psi_positions,
 )
 from lakehouse_mlops.pipelines.monitoring.estimated import (
+    BIAS,
     ESTIMATED,
+    ESTIMATION_ERROR,
+    bias_corrections,
+    corrected,
     estimated_drop_row,
     estimated_rows,
     estimation_errors,
@@ -340,17 +344,28 @@ def feed_metrics(audit: DataFrame | None, monitored: dict, ingestion: dict, moni
     return [{**r, "batch_id": batch, "model_version": monitored["version"]} for r in rows]
 
 
-def estimated_performance(
-    profiles: ReferenceProfiles, predictions: DataFrame, monitored: dict, usecase: dict, monitoring: dict
+def estimated_performance(  # noqa: PLR0913 - the profiles, scores, labels landed now, history, settings
+    profiles: ReferenceProfiles,
+    predictions: DataFrame,
+    performance: list[dict],
+    history: DataFrame | None,
+    monitored: dict,
+    usecase: dict,
+    monitoring: dict,
 ) -> list[dict]:
     """The deployed version's performance on this batch, estimated from its scores before any label
-    lands (CBPE with the version's calibrator), and the estimated ROC AUC's drop below its test value."""
+    lands (CBPE with the version's calibrator), corrected by the version's recent estimation error,
+    and the estimated ROC AUC's drop below its test value."""
     spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
     scores = scores_of(predictions, contract.batch.column, monitored["batch_id"], monitored["version"])
     bins, confusion = expected_bins(
         scores, contract.model.predicted_label, profiles.calibrator, spec.performance.score_bins
     )
-    rows = estimated_rows(bins, confusion, spec.performance)
+    errors, applied = _earlier_estimation(performance, history, monitored["version"])
+    bias = bias_corrections(
+        errors, applied, monitored["version"], monitored["batch_id"], spec.performance.bias_windows
+    )
+    rows = corrected(estimated_rows(bins, confusion, spec.performance), bias)
     test_auc = test_baseline(monitored["name"], monitored["version"])["roc_auc"]
     rows.append(estimated_drop_row(rows, test_auc, spec.performance))
     logger.info(
@@ -360,6 +375,28 @@ def estimated_performance(
         {r["metric"]: r["value"] for r in rows},
     )
     return [{**r, "batch_id": monitored["batch_id"], "model_version": monitored["version"]} for r in rows]
+
+
+def _earlier_estimation(
+    performance: list[dict], history: DataFrame | None, version: str
+) -> tuple[list[dict], list[dict]]:
+    """``version``'s estimation errors — stored, and of the windows whose labels landed now — and the
+    bias corrections stored with its estimates."""
+    if history is None:
+        return [], []
+    stored = [
+        r.asDict()
+        for r in history.filter(
+            (F.col("kind") == ESTIMATED)
+            & (F.col("model_version") == version)
+            & (F.col("metric").startswith(f"{ESTIMATION_ERROR}.") | F.col("metric").endswith(BIAS))
+        )
+        .select("batch_id", "model_version", "metric", "value")
+        .collect()
+    ]
+    errors = [r for r in stored if r["metric"].startswith(ESTIMATION_ERROR)]
+    applied = [r for r in stored if r["metric"].endswith(BIAS)]
+    return [*errors, *estimate_errors(performance, [], history)], applied
 
 
 def estimate_errors(performance: list[dict], estimated: list[dict], history: DataFrame | None) -> list[dict]:

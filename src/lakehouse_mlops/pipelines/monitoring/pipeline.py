@@ -54,6 +54,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 [
                     "monitoring_reference_profiles",
                     "ml_predictions",
+                    "performance_rows",
+                    "monitoring_history",
                     "monitored_model",
                     "params:usecase",
                     "params:monitoring",

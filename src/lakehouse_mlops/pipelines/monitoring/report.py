@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import pandas as pd  # noqa: E402
 
 from lakehouse_mlops.framework.html import STYLE, figure_html, table_html  # noqa: E402
-from lakehouse_mlops.pipelines.monitoring.estimated import ESTIMATED  # noqa: E402
+from lakehouse_mlops.pipelines.monitoring.estimated import BIAS, ESTIMATED  # noqa: E402
 from lakehouse_mlops.pipelines.monitoring.performance import PERFORMANCE  # noqa: E402
 
 EFFECT = {"psi": "threshold", "jensen_shannon": "threshold"}
@@ -217,16 +217,17 @@ def feed_table(feeds: list[dict]) -> pd.DataFrame:
 
 
 def estimated_table(estimated: pd.DataFrame) -> pd.DataFrame:
-    """Each estimated metric with its one-standard-error band."""
+    """Each estimated metric with its one-standard-error band and the bias correction it includes."""
     if estimated.empty:
         return estimated
     values = dict(zip(estimated["metric"], estimated["value"], strict=True))
-    names = [m for m in values if not m.endswith("_band") and "." not in m]
+    names = [m for m in values if not m.endswith(("_band", BIAS)) and "." not in m]
     return pd.DataFrame(
         {
             "metric": names,
             "estimated": [values[m] for m in names],
             "± band (1 SE)": [values.get(f"{m}_band") for m in names],
+            "of which bias correction": [values.get(f"{m}{BIAS}") for m in names],
         }
     )
 
