@@ -35,6 +35,7 @@ from lakehouse_mlops.framework.datasets.table_maintenance import (
 )
 from lakehouse_mlops.framework.errors import LakehouseError
 from lakehouse_mlops.framework.model_registry import LINEAGE_PREFIX
+from lakehouse_mlops.framework.sql_text import sql_name
 
 #: the guard keeps this much more than the oldest pinned version's age (clock skew, slow commits)
 GUARD_MARGIN_HOURS = 1
@@ -184,7 +185,7 @@ def _set_properties(spark: SparkSession, path: str, properties: dict[str, str]) 
     # no typed builder sets properties of an existing table; keys and values were validated in the
     # dataset's constructor (or built here), so the statement only quotes them
     assignments = ", ".join(f"'{k}' = '{v}'" for k, v in sorted(properties.items()))
-    spark.sql(f"ALTER TABLE delta.`{path.replace('`', '``')}` SET TBLPROPERTIES ({assignments})")
+    spark.sql(f"ALTER TABLE delta.{sql_name(path)} SET TBLPROPERTIES ({assignments})")
 
 
 def _live_file_sizes(spark: SparkSession, path: str) -> list[int]:

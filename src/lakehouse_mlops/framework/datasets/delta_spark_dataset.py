@@ -20,6 +20,7 @@ from lakehouse_mlops.framework.datasets.table_maintenance import (
     check_table_properties,
     parse_maintenance,
 )
+from lakehouse_mlops.framework.sql_text import sql_name
 
 logger = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ class DeltaSparkDataset(AbstractDataset[DataFrame, DataFrame]):
             else F.col(f"`{f.name}`")
             for f in data.schema.fields
         ]
-        writer = data.select(*columns).writeTo(f"delta.`{self._filepath.replace('`', '``')}`").using("delta")
+        writer = data.select(*columns).writeTo(f"delta.{sql_name(self._filepath)}").using("delta")
         if self._partition_by:
             writer = writer.partitionedBy(*[F.col(c) for c in self._partition_by])
         for key, value in self._properties().items():

@@ -12,6 +12,7 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 
 from lakehouse_mlops.framework.batches import SHAPES, Cadence, is_batch_id
 from lakehouse_mlops.framework.datasets.landing_csv_dataset import LandedFile
+from lakehouse_mlops.framework.sql_text import sql_name
 from lakehouse_mlops.pipelines.ingestion.rules import FeedRules
 
 MALFORMED_ENCODING, MALFORMED_BLANK, MALFORMED_FIELDS = "encoding", "blank", "field_count"
@@ -138,7 +139,7 @@ def parse_rows(
     batch_id: str,
 ) -> DataFrame:
     """The file's data lines as bronze rows (columns by header name, extras rescued as JSON)."""
-    ddl = ", ".join(f"`{h.replace('`', '``')}` STRING" for h in header) + ", _corrupt_record STRING"
+    ddl = ", ".join(f"{sql_name(h)} STRING" for h in header) + ", _corrupt_record STRING"
     options = {
         "sep": delimiter,
         "mode": "PERMISSIVE",

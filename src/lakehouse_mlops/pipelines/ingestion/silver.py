@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from lakehouse_mlops.framework.sql_text import sql_name, sql_string
 from lakehouse_mlops.pipelines.ingestion.rules import FeedRules
 from lakehouse_mlops.pipelines.ingestion.validation import FAILURES, RAW, failure
 
@@ -63,36 +64,28 @@ def dispose(classified: DataFrame, feed: FeedRules) -> DataFrame:
     copy = F.row_number().over(
         by_key.orderBy(F.when(winner, 0).otherwise(1), GENERATION, "_source_file", "_row_number")
     )
-    key_text = F.concat_ws("|", *[F.col(k).cast("string") for k in feed.key])
-    key_words = F.concat(F.lit(f"key ({', '.join(feed.key)}) = "), key_text)
+    key_text = "concat_ws('|', " + ", ".join(f"CAST({sql_name(k)} AS STRING)" for k in feed.key) + ")"
+    key_words = f"concat({sql_string('key (' + ', '.join(feed.key) + ') = ')}, {key_text})"
     conflict_failure = failure(
         "unique_key",
         "+".join(feed.key),
         key_text,
-        F.concat(
-            key_words,
-            F.lit(" appears with different values in "),
-            F.array_join(F.col("_files"), ", "),
-            F.lit(" (every version is quarantined; land one corrected file to settle it)"),
-        ),
+        f"concat({key_words}, ' appears with different values in ', array_join(_files, ', '), "
+        "' (every version is quarantined; land one corrected file to settle it)')",
     )
     superseded_failure = failure(
         "superseded",
         "+".join(feed.key),
         key_text,
-        F.concat(
-            key_words,
-            F.lit(": replaced by the version in "),
-            F.col("_winner_file"),
-            F.lit(" (landed later); this older version is kept here"),
-        ),
+        f"concat({key_words}, ': replaced by the version in ', _winner_file, "
+        "' (landed later); this older version is kept here')",
     )
     return (
         rows.withColumn("_copy", copy)
         .withColumn(
             FAILURES,
-            F.when(F.col("_ambiguous"), F.array(conflict_failure))
-            .when(F.col("_superseded"), F.concat(F.array(superseded_failure), F.col(FAILURES)))
+            F.when(F.col("_ambiguous"), F.array(F.expr(conflict_failure)))
+            .when(F.col("_superseded"), F.concat(F.array(F.expr(superseded_failure)), F.col(FAILURES)))
             .otherwise(F.col(FAILURES)),
         )
         .withColumn(

@@ -1,14 +1,20 @@
-"""Rule expressions: type the raw bronze strings and collect every rule a row fails."""
+"""Rule expressions: type the raw bronze strings and collect every rule a row fails.
+
+The expressions are Spark SQL text handed over in a few ``selectExpr`` calls: built with the Column
+API, every ``F.col``, ``F.lit``, ``F.when`` and ``alias`` is a round trip into the JVM, ~35,000 for a
+month of the reference use case (benchmarks/README.md, issue 18). Names and literals are quoted by
+``framework/sql_text.py``; only the rules' conf is ever written into the text, never landed data.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import reduce
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse_mlops.framework.errors import ConfigError
+from lakehouse_mlops.framework.sql_text import sql_in, sql_name, sql_string
 from lakehouse_mlops.pipelines.ingestion.bronze import (
     MALFORMED_BLANK,
     MALFORMED_ENCODING,
@@ -20,121 +26,129 @@ FAILURES = "_failures"
 RAW = "_raw"
 #: a failing value is quoted in the reason up to this many characters (the raw row keeps it whole)
 SHOWN_VALUE_CHARS = 120
+#: a single quote as a SQL literal (values are quoted in reasons)
+QUOTE = "'\\''"
+#: Spark SQL's names of the rules' types
+SQL_TYPES = {"int": "INT", "long": "BIGINT", "double": "DOUBLE", "timestamp": "TIMESTAMP", "date": "DATE"}
 
 
-def failure(rule: str, column: str, value: Column | None, message: Column) -> Column:
-    """One failed rule as a struct (rule, column, value, message); the value shortened."""
+def raw_value(name: str) -> str:
+    """The raw (landed) string of a column, kept in the ``_raw`` struct."""
+    return f"{sql_name(RAW)}.{sql_name(name)}"
+
+
+def failure(rule: str, column: str, value: str | None, message: str) -> str:
+    """One failed rule as a struct (rule, column, value, message); the value (SQL) shortened."""
     return shown_failure(rule, column, shown(value) if value is not None else None, message)
 
 
-def shown_failure(rule: str, column: str, shown_value: Column | None, message: Column) -> Column:
-    """``failure`` of a value already shortened by ``shown``: a column with several rules builds that
-    expression once (every expression is a call into the JVM: thousands per feed otherwise)."""
-    return F.struct(
-        F.lit(rule).alias("rule"),
-        F.lit(column).alias("column"),
-        (shown_value if shown_value is not None else F.lit(None).cast("string")).alias("value"),
-        message.alias("message"),
+def shown_failure(rule: str, column: str, shown_value: str | None, message: str) -> str:
+    """``failure`` of a value already shortened by ``shown``."""
+    value = shown_value if shown_value is not None else "CAST(NULL AS STRING)"
+    return (
+        f"named_struct('rule', {sql_string(rule)}, 'column', {sql_string(column)}, "
+        f"'value', {value}, 'message', {message})"
     )
 
 
-def shown(raw: Column) -> Column:
+def shown(raw: str) -> str:
     """The value as quoted in a reason: whole when short, else its start and its length."""
-    text = raw.cast("string")
-    return F.when(
-        F.length(text) > SHOWN_VALUE_CHARS,
-        F.concat(
-            F.substring(text, 1, SHOWN_VALUE_CHARS),
-            F.lit("… ("),
-            F.length(text).cast("string"),
-            F.lit(" characters)"),
-        ),
-    ).otherwise(text)
+    text = f"CAST({raw} AS STRING)"
+    return (
+        f"CASE WHEN length({text}) > {SHOWN_VALUE_CHARS} THEN concat(substring({text}, 1, "
+        f"{SHOWN_VALUE_CHARS}), '… (', CAST(length({text}) AS STRING), ' characters)') ELSE {text} END"
+    )
 
 
-def cleaned(raw: Column, null_tokens: list[str]) -> Column:
+def cleaned(raw: str, null_tokens: list[str]) -> str:
     """The raw string with null tokens (e.g. '' and 'NA') turned into nulls."""
-    trimmed = F.trim(raw)
-    return F.when(trimmed.isin(null_tokens), F.lit(None)).otherwise(trimmed)
+    trimmed = f"trim({raw})"
+    return f"CASE WHEN {sql_in(trimmed, null_tokens)} THEN NULL ELSE {trimmed} END"
 
 
-def typed(value: Column, rule: ColumnRule) -> Column:
+def typed(value: str, rule: ColumnRule) -> str:
     """The cleaned string cast to the declared type; null when it does not parse."""
     if rule.type == "string":
         return value
-    if rule.type == "timestamp":
-        return F.try_to_timestamp(value, F.lit(rule.format)) if rule.format else value.try_cast("timestamp")
-    if rule.type == "date":
-        return F.try_to_date(value, rule.format) if rule.format else value.try_cast("date")
-    return value.try_cast(rule.type)
+    if rule.format and rule.type in ("timestamp", "date"):
+        return f"try_to_{rule.type}({value}, {sql_string(rule.format)})"
+    return f"try_cast({value} AS {SQL_TYPES[rule.type]})"
 
 
-def column_failures(name: str, rule: ColumnRule, raw: Column, value: Column, out: Column) -> list[Column]:
+def column_failures(name: str, rule: ColumnRule, raw: str, value: str, out: str) -> list[str]:
     """Struct-or-null expressions, one per rule of the column that can fail."""
     text = shown(raw)
-    quoted = F.concat(F.lit("'"), text, F.lit("'"))
+    quoted = f"concat({QUOTE}, {text}, {QUOTE})"
+    about = sql_string(f"column '{name}': ")
     checks = [
         (
-            value.isNotNull() & out.isNull(),
+            f"{value} IS NOT NULL AND {out} IS NULL",
             "type",
-            F.concat(F.lit(f"column '{name}': "), quoted, F.lit(f" is not a valid {rule.type}")),
+            f"concat({about}, {quoted}, {sql_string(f' is not a valid {rule.type}')})",
         ),
     ]
     if not rule.nullable:
-        checks.append((value.isNull(), "not_null", F.lit(f"column '{name}' is required but empty")))
+        checks.append((f"{value} IS NULL", "not_null", sql_string(f"column '{name}' is required but empty")))
     bounds = [
-        ("min", rule.min, out < F.lit(rule.min), "below the minimum"),
-        ("max", rule.max, out > F.lit(rule.max), "above the maximum"),
-        ("greater_than", rule.greater_than, out <= F.lit(rule.greater_than), "not greater than"),
+        ("min", rule.min, "<", "below the minimum"),
+        ("max", rule.max, ">", "above the maximum"),
+        ("greater_than", rule.greater_than, "<=", "not greater than"),
     ]
-    for rule_name, bound, violated, words in bounds:
+    for rule_name, bound, violated_when, words in bounds:
         if bound is not None:
             checks.append(
                 (
-                    violated,
+                    f"{out} {violated_when} CAST({sql_string(repr(float(bound)))} AS DOUBLE)",
                     rule_name,
-                    F.concat(F.lit(f"column '{name}': "), text, F.lit(f" is {words} {bound:g}")),
+                    f"concat({about}, {text}, {sql_string(f' is {words} {bound:g}')})",
                 )
             )
     if rule.hhmm:
         checks.append(
             (
-                (out < 0) | (out > 2400) | (out % 100 >= 60),
+                f"{out} < 0 OR {out} > 2400 OR {out} % 100 >= 60",
                 "hhmm",
-                F.concat(F.lit(f"column '{name}': "), quoted, F.lit(" is not a time of day as HHMM")),
+                f"concat({about}, {quoted}, ' is not a time of day as HHMM')",
             )
         )
     if rule.allowed is not None:
         checks.append(
             (
-                ~out.isin(rule.allowed),
+                f"NOT {sql_in(out, rule.allowed)}",
                 "allowed",
-                F.concat(F.lit(f"column '{name}': "), quoted, F.lit(f" is not one of {rule.allowed}")),
+                f"concat({about}, {quoted}, {sql_string(f' is not one of {rule.allowed}')})",
             )
         )
     if rule.pattern is not None:
         checks.append(
             (
-                ~out.rlike(rule.pattern),
+                f"NOT ({out} RLIKE {sql_string(rule.pattern)})",
                 "pattern",
-                F.concat(F.lit(f"column '{name}': "), quoted, F.lit(f" does not match {rule.pattern}")),
+                f"concat({about}, {quoted}, {sql_string(f' does not match {rule.pattern}')})",
             )
         )
-    return [F.when(cond, shown_failure(rule_name, name, text, msg)) for cond, rule_name, msg in checks]
+    return [
+        f"CASE WHEN {condition} THEN {shown_failure(rule_name, name, text, message)} END"
+        for condition, rule_name, message in checks
+    ]
 
 
-def reference_failure(name: str, rule: ColumnRule, raw: Column, out: Column, found: Column) -> Column:
-    known = out.isin(rule.also_known) if rule.also_known else F.lit(False)
+def reference_failure(name: str, rule: ColumnRule, raw: str, out: str, found: str) -> str:
+    known = sql_in(out, rule.also_known)
     text = shown(raw)
-    message = F.concat(F.lit(f"column '{name}': '"), text, F.lit(f"' is not a known {rule.references}"))
-    return F.when(out.isNotNull() & found.isNull() & ~known, shown_failure("references", name, text, message))
+    before, after = f"column '{name}': '", f"' is not a known {rule.references}"
+    message = f"concat({sql_string(before)}, {text}, {sql_string(after)})"
+    return (
+        f"CASE WHEN {out} IS NOT NULL AND {found} IS NULL AND NOT {known} "
+        f"THEN {shown_failure('references', name, text, message)} END"
+    )
 
 
-def derived_value(parts: list[str], kind: str) -> Column:
+def derived_value(parts: list[str], kind: str) -> str:
+    texts = ", ".join(f"CAST({sql_name(p)} AS STRING)" for p in parts)
     if kind == "make_date":
-        text = F.concat_ws("-", *[F.col(p).cast("string") for p in parts])
-        return F.try_to_date(text, "y-M-d")
-    return F.concat_ws("|", *[F.col(p).cast("string") for p in parts])
+        return f"try_to_date(concat_ws('-', {texts}), 'y-M-d')"
+    return f"concat_ws('|', {texts})"
 
 
 def classify(
@@ -148,24 +162,29 @@ def classify(
     """
     raw_cols = list(feed.columns)
     lineage = [c for c in rows.columns if c.startswith("_") and c not in ("_rescued_data",)]
-    rows = rows.select(
-        *lineage,
-        F.struct(*[F.col(c) for c in raw_cols], F.col("_rescued_data")).alias(RAW),
-        *[cleaned(F.col(c), null_tokens).alias(f"_clean_{c}") for c in raw_cols],
+    raw_fields = ", ".join(f"{sql_string(c)}, {sql_name(c)}" for c in [*raw_cols, "_rescued_data"])
+    rows = rows.selectExpr(
+        *[sql_name(c) for c in lineage],
+        f"named_struct({raw_fields}) AS {sql_name(RAW)}",
+        *[f"{cleaned(sql_name(c), null_tokens)} AS {sql_name(f'_clean_{c}')}" for c in raw_cols],
     )
-    rows = rows.select("*", *[typed(F.col(f"_clean_{c}"), r).alias(c) for c, r in feed.columns.items()])
+    rows = rows.selectExpr(
+        "*", *[f"{typed(sql_name(f'_clean_{c}'), r)} AS {sql_name(c)}" for c, r in feed.columns.items()]
+    )
     rows = _add_derived(rows, feed)
-    failures: list[Column] = []
+    failures: list[str] = []
     for name, rule in feed.columns.items():
-        raw = F.col(f"{RAW}.`{name}`")
-        failures += column_failures(name, rule, raw, F.col(f"_clean_{name}"), F.col(name))
+        raw = raw_value(name)
+        failures += column_failures(name, rule, raw, sql_name(f"_clean_{name}"), sql_name(name))
         if rule.references:
             rows, found = _join_reference(rows, name, rule, references)
-            failures.append(reference_failure(name, rule, raw, F.col(name), found))
+            failures.append(reference_failure(name, rule, raw, sql_name(name), found))
     failures += _derived_failures(feed)
-    checked = F.array_compact(F.array(*failures))
     malformed = _malformed_failure(raw_cols)
-    rows = rows.withColumn(FAILURES, F.when(malformed.isNotNull(), F.array(malformed)).otherwise(checked))
+    checked = f"array_compact(array({', '.join(failures)}))"
+    rows = rows.withColumn(
+        FAILURES, F.expr(f"CASE WHEN ({malformed}) IS NOT NULL THEN array({malformed}) ELSE {checked} END")
+    )
     helpers = [c for c in rows.columns if c.startswith(("_ref_", "_clean_"))]
     return rows.drop(*helpers)
 
@@ -173,50 +192,47 @@ def classify(
 def _add_derived(rows: DataFrame, feed: FeedRules) -> DataFrame:
     for name, derived in feed.derived.items():  # in order: a key may use a derived date
         kind = "make_date" if derived.make_date else "concat_key"
-        rows = rows.withColumn(name, derived_value(derived.make_date or derived.concat_key, kind))
+        rows = rows.withColumn(name, F.expr(derived_value(derived.make_date or derived.concat_key, kind)))
     return rows
 
 
-def _derived_failures(feed: FeedRules) -> list[Column]:
+def _derived_failures(feed: FeedRules) -> list[str]:
     failures = []
     for name, derived in feed.derived.items():
         if not derived.make_date:
             continue
         parts = derived.make_date
-        shown = F.concat_ws("-", *[F.col(f"{RAW}.`{p}`") for p in parts])
-        all_given = reduce(lambda a, b: a & b, [F.col(p).isNotNull() for p in parts])
+        columns = "/".join(parts)
+        given = f"concat_ws('-', {', '.join(raw_value(p) for p in parts)})"
+        all_given = " AND ".join(f"{sql_name(p)} IS NOT NULL" for p in parts)
+        before, after = f"columns {columns}: '", "' is not a valid calendar date"
+        message = f"concat({sql_string(before)}, {given}, {sql_string(after)})"
         failures.append(
-            F.when(
-                F.col(name).isNull() & all_given,
-                failure(
-                    "valid_date",
-                    "/".join(parts),
-                    shown,
-                    F.concat(
-                        F.lit(f"columns {'/'.join(parts)}: '"),
-                        shown,
-                        F.lit("' is not a valid calendar date"),
-                    ),
-                ),
-            )
+            f"CASE WHEN {sql_name(name)} IS NULL AND {all_given} "
+            f"THEN {failure('valid_date', columns, given, message)} END"
         )
     return failures
 
 
-def _malformed_failure(raw_cols: list[str]) -> Column:
-    kind, line = F.col("_malformed"), shown(F.col("_corrupt_record"))
+def _malformed_failure(raw_cols: list[str]) -> str:
+    kind, line = sql_name("_malformed"), shown(sql_name("_corrupt_record"))
     fields = f"line does not have the header's {len(raw_cols)} fields (truncated line or extra delimiter)"
     encoding = "line holds bytes that are not valid UTF-8 (the file must be UTF-8 encoded)"
-    return (
-        F.when(kind == MALFORMED_BLANK, shown_failure("well_formed", "*", line, F.lit("blank line")))
-        .when(kind == MALFORMED_FIELDS, shown_failure("well_formed", "*", line, F.lit(fields)))
-        .when(kind == MALFORMED_ENCODING, shown_failure("encoding", "*", line, F.lit(encoding)))
+    cases = [
+        (MALFORMED_BLANK, "well_formed", "blank line"),
+        (MALFORMED_FIELDS, "well_formed", fields),
+        (MALFORMED_ENCODING, "encoding", encoding),
+    ]
+    whens = " ".join(
+        f"WHEN {kind} = {sql_string(malformed)} THEN {shown_failure(rule, '*', line, sql_string(message))}"
+        for malformed, rule, message in cases
     )
+    return f"CASE {whens} END"
 
 
 def _join_reference(
     rows: DataFrame, name: str, rule: ColumnRule, references: Mapping[str, DataFrame]
-) -> tuple[DataFrame, Column]:
+) -> tuple[DataFrame, str]:
     feed, column = rule.reference_feed, rule.reference_column
     if feed not in references or references[feed] is None:
         raise ConfigError(
@@ -226,4 +242,4 @@ def _join_reference(
     flag = f"_ref_{name}"
     keys = references[feed].select(F.col(column).alias(flag)).distinct()
     joined = rows.join(keys, rows[name] == keys[flag], "left")
-    return joined, F.col(flag)
+    return joined, sql_name(flag)
