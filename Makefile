@@ -133,6 +133,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_growth.py
 	$(BIN)/python benchmarks/bench_maintenance.py   # kedro maintain: files/bytes, cycle time, the guard's cost
 	$(BIN)/python benchmarks/bench_cycle.py         # where a cycle's time goes: per stage JVM, jobs, commits, MLflow
+	$(BIN)/python benchmarks/bench_validation.py    # the driver cost of ingestion's validation plans
 
 # The deployable bundle in dist/ (wheel, .zip of it, conf tarball, spark-submit entry point).
 package: setup
