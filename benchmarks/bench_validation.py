@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 
+from bench_cycle import Probe
 from benchlib import load, project_parameters, spark_conf
 from py4j.clientserver import ClientServerConnection
 
@@ -20,20 +21,6 @@ from lakehouse_mlops.pipelines.ingestion import bronze, silver
 from lakehouse_mlops.pipelines.ingestion.rules import parse_rules
 from lakehouse_mlops.pipelines.ingestion.validation import classify
 from lakehouse_mlops.platform.spark_session import build_spark_session
-
-
-class CallCounter:
-    """Counts py4j round trips (every command the Python driver sends to the JVM)."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self._send = ClientServerConnection.send_command
-
-        def counted(connection, command):
-            self.calls += 1
-            return self._send(connection, command)
-
-        ClientServerConnection.send_command = counted
 
 
 def build_plans(rules, frames: dict) -> None:
@@ -48,15 +35,16 @@ def main() -> None:
     spark = build_spark_session(spark_conf(**{"spark.master": "local[2]"}))
     feeds = rules.feeds.items()
     frames = {name: spark.createDataFrame([], bronze.bronze_schema(feed)) for name, feed in feeds}
-    counter = CallCounter()
+    probe = Probe()  # bench_cycle's: py4j round trips counted as "jvm"
+    probe.wrap(ClientServerConnection, "send_command", "jvm")
     print(f"{len(rules.feeds)} feeds, {sum(len(f.columns) for f in rules.feeds.values())} columns")
     print("| repetition | wall s | Python CPU s | py4j calls | load |")
     print("|---|---|---|---|---|")
     for repetition in range(int(os.environ.get("BENCH_REPEAT", "4"))):
-        counter.calls, wall, cpu = 0, time.perf_counter(), time.process_time()
+        calls, wall, cpu = probe.calls["jvm"], time.perf_counter(), time.process_time()
         build_plans(rules, frames)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        print(f"| {repetition + 1} | {wall:.2f} | {cpu:.2f} | {counter.calls:,} | {load()} |", flush=True)
+        wall, cpu, calls = time.perf_counter() - wall, time.process_time() - cpu, probe.calls["jvm"] - calls
+        print(f"| {repetition + 1} | {wall:.2f} | {cpu:.2f} | {calls:,} | {load()} |", flush=True)
     spark.stop()
 
 
