@@ -35,7 +35,7 @@ from lakehouse_mlops.framework.datasets.table_maintenance import (
 )
 from lakehouse_mlops.framework.errors import LakehouseError
 from lakehouse_mlops.framework.model_registry import LINEAGE_PREFIX
-from lakehouse_mlops.framework.sql_text import sql_name
+from lakehouse_mlops.framework.sql_text import sql_name, sql_string
 
 #: the guard keeps this much more than the oldest pinned version's age (clock skew, slow commits)
 GUARD_MARGIN_HOURS = 1
@@ -184,7 +184,7 @@ def _check_retention(spark: SparkSession, name: str, hours: float, declared: flo
 def _set_properties(spark: SparkSession, path: str, properties: dict[str, str]) -> None:
     # no typed builder sets properties of an existing table; keys and values were validated in the
     # dataset's constructor (or built here), so the statement only quotes them
-    assignments = ", ".join(f"'{k}' = '{v}'" for k, v in sorted(properties.items()))
+    assignments = ", ".join(f"{sql_string(k)} = {sql_string(v)}" for k, v in sorted(properties.items()))
     spark.sql(f"ALTER TABLE delta.{sql_name(path)} SET TBLPROPERTIES ({assignments})")
 
 
