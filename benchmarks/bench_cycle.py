@@ -166,10 +166,10 @@ def profile_loop(probe: Probe, timer: StageTimer | None, label: list[str]) -> No
     def tracking_checked(steps, uri):
         return [(stage, measured(stage, step)) for stage, step in original_checked(steps, uri)]
 
-    def run_stages(steps, tables, stages, echo):
+    def run_stages(steps, tables, *rest):
         cycle_tables.clear()
         cycle_tables.update(tables)
-        return original_run_stages(steps, tables, stages, echo)
+        return original_run_stages(steps, tables, *rest)
 
     def session(self, params=None):
         created = original_session(self, params)

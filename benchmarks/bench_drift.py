@@ -16,6 +16,11 @@ others do not).
   against a plain scan of the same window;
 - first window of a version: ``drift.compare_windows`` (the reference profiled first: moments and
   1,000 approximate quantiles, its bucket counts; then the window), against a plain scan of both;
+- a window monitored with estimation and slices on (issue 16's goal: ≤ 1.5× a plain scan): the
+  drift above, then the window's estimated performance (CBPE) and that of each of the use case's
+  slices, and realised performance of the window and of each slice (a stand-in score and a label
+  drawn from it are added to the rows: ``with_scores_and_labels``), against a plain scan of the same
+  columns plus the score and the label;
 - plain scan: one ``agg`` of count and mean (numeric) / count and max (categorical) of the same
   columns over the same rows (one Spark job; the floor for anything that reads them);
 - Evidently (when importable; it is not a project dependency): ``DataDriftPreset`` with normalised
@@ -78,8 +83,12 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
     from pyspark.sql import functions as F
 
     from lakehouse_mlops.framework.usecase import parse_usecase
+    from lakehouse_mlops.pipelines.monitoring import slices
     from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
     from lakehouse_mlops.pipelines.monitoring.drift import compare_windows, drift_rows
+    from lakehouse_mlops.pipelines.monitoring.estimated import estimated_rows, expected_bins
+    from lakehouse_mlops.pipelines.monitoring.estimation import Calibrator
+    from lakehouse_mlops.pipelines.monitoring.performance import performance_by_version, performance_rows
     from lakehouse_mlops.pipelines.monitoring.profiles import profile_reference
     from lakehouse_mlops.pipelines.monitoring.reference import profiles_from_rows
     from lakehouse_mlops.platform.spark_session import build_spark_session
@@ -103,6 +112,7 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
             .withColumn("flight_key", F.concat_ws("#", "flight_key", "_copy"))
             .limit(ROWS)
             .select("flight_key", "flight_date", *numeric, *categorical)
+            .transform(with_scores_and_labels)
             .write.format("delta")
             .save(table)
         )
@@ -128,17 +138,59 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
             stored = [r.asDict() for r in spark.read.format("delta").load(profiles).collect()]
             return drift_rows(profiles_from_rows(stored).data, current, spec)
 
-        def scan(rows):
+        def scan(rows, extra=()):
             aggregates = [F.count(F.lit(1))]
-            for c in numeric:
+            for c in [*numeric, *extra]:
                 aggregates += [F.count(c), F.avg(c)]
             for c in categorical:
                 aggregates += [F.count(c), F.max(c)]
             return rows.agg(*aggregates).collect()
 
+        def estimated():
+            bins, confusion = expected_bins(current, "predicted", Calibrator(), spec.performance.score_bins)
+            return estimated_rows(bins, confusion, spec.performance)
+
+        def estimated_slices():
+            return slices.estimated_slice_rows(
+                current, usecase.monitoring.slices, "predicted", Calibrator(), spec.performance, spec.slices
+            )
+
+        def realised():
+            measured = performance_by_version(current, "is_late", spec.performance, "predicted")
+            return performance_rows(measured["1"], {"roc_auc": 0.7, "brier": 0.2}, spec.performance)
+
+        def realised_slices():
+            return slices.realised_slice_rows(
+                current,
+                usecase.monitoring.slices,
+                "is_late",
+                "predicted",
+                spec.performance,
+                spec.slices,
+                "_batch",
+            )
+
+        monitored_parts = {
+            "estimated performance (CBPE)": estimated,
+            "estimated performance per slice": estimated_slices,
+            "realised performance": realised,
+            "realised performance per slice": realised_slices,
+        }
+
+        def monitored_window():
+            """What a monitoring run computes over its rows with estimation and slices on: the drift of
+            the window, its estimated performance and that of each slice, and (as for the window whose
+            labels landed) realised performance of the window and of each slice."""
+            rows = window_drift()
+            for part in monitored_parts.values():
+                rows += part()
+            return rows
+
         contenders = {
             "window": window_drift,
             "window_scan": lambda: scan(current),
+            "monitored": monitored_window,
+            "scored_scan": lambda: scan(current, SCORE_COLUMNS),
             "first": lambda: compare_windows(reference, current, numeric, categorical, spec),
             "both_scan": lambda: scan(frame),
         }
@@ -152,6 +204,9 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
         found = results["window"]
         same = _verdicts(found) == _verdicts(results["first"])
         parts = breakdown(reference, current, numeric, categorical, spec)
+        for name, part in monitored_parts.items():
+            seconds, _, at = timed(part)
+            parts[f"window: {name}"] = (seconds, at)
         ours = _verdicts(found)
         values = {
             (r["feature"], r["metric"]): r["value"]
@@ -171,9 +226,12 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
     print(f"{rows:,} rows: reference {len(ref_pd):,} (Jan-Jun), current {len(cur_pd):,} (Jul-Dec)")
     print(f"{'contender':<52} {'seconds':>8} {'rows/s':>10} {'vs scan':>8}  load (per run)")
     windows = {"window": len(cur_pd), "window_scan": len(cur_pd), "first": rows, "both_scan": rows}
+    windows.update(monitored=len(cur_pd), scored_scan=len(cur_pd))
     for name, label, scan_name in [
         ("window", "drift of a window (stored reference profile)", "window_scan"),
         ("window_scan", "plain Spark scan of the window (one agg)", "window_scan"),
+        ("monitored", "drift + estimation + slices + realised, the window", "scored_scan"),
+        ("scored_scan", "plain scan of the window with score and label", "scored_scan"),
         ("first", "first window of a version: profile + drift", "both_scan"),
         ("both_scan", "plain Spark scan of both windows (one agg)", "both_scan"),
     ]:
@@ -183,7 +241,7 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
             f"{best[name] / best[scan_name]:>8.2f}  {runs}"
         )
     print(f"same verdicts from the stored profile and from profiling anew: {same}")
-    print("where the drift time goes (each part once):")
+    print("where the time goes (each part once):")
     for name, (seconds, at) in parts.items():
         print(f"  {name:<50} {seconds:>8.1f} {'':>20}  {at}")
     print(f"{'toPandas of the same rows (for Evidently)':<52} {to_pandas_s:>8.1f} {'':>20}  {to_pandas_load}")
@@ -213,6 +271,30 @@ def main() -> int:  # noqa: PLR0915 - one linear benchmark
     if evidently is not None:
         print(f"equal decisions: {agree} of {len(ours)} features")
     return 0
+
+
+#: the columns a scored, labelled window adds to its features (see ``with_scores_and_labels``)
+SCORE_COLUMNS = ("probability", "predicted", "is_late")
+
+
+def with_scores_and_labels(frame):
+    """A stand-in model's score (a logistic function of the departure hour and distance plus noise from
+    the key's hash: the same on every run), its predicted label, a label drawn from the score, the
+    model version and one batch: what the predictions joined with their labels hold."""
+    from pyspark.sql import functions as F
+
+    def uniform(salt: str):
+        return (F.abs(F.xxhash64("flight_key", F.lit(salt))) % 1_000_000) / 1_000_000
+
+    logit = (F.col("dep_hour") - 14) / 4 + (F.col("distance") - 1000) / 2000 + (uniform("noise") - 0.5) * 2
+    probability = 1 / (1 + F.exp(-logit))
+    return (
+        frame.withColumn("probability", probability)
+        .withColumn("predicted", (F.col("probability") >= 0.5).cast("int"))
+        .withColumn("is_late", (uniform("label") < F.col("probability")).cast("int"))
+        .withColumn("model_version", F.lit("1"))
+        .withColumn("_batch", F.lit("window"))
+    )
 
 
 def store_profile(profile, path: str) -> None:

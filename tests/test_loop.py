@@ -60,6 +60,7 @@ def test_each_cycle_monitors_and_records_one_decision(lakehouse, replayed, spark
         "prediction_drift",
         "estimated_performance",
         "custom_metric",
+        "slice_estimated_performance",
         "summary",
     }
     # every feed landed each month; the reference feeds once, in January: no freshness or completeness alarm
@@ -128,6 +129,39 @@ def test_estimates_add_the_versions_mean_error_on_its_earlier_labelled_windows(l
         expected = np.mean([error for _, error in earlier[-6:]])
         assert values[(batch, version, "roc_auc_bias")] == pytest.approx(expected), (batch, earlier)
     assert ("2013-05", "1") not in corrected  # the first month: no labelled window before it
+
+
+def test_each_slice_is_estimated_with_its_batch_and_realised_when_its_labels_land(lakehouse, replayed, spark):
+    """The shipped slices (origin, long_haul) on the real loop: May's slices estimated in May, their
+    realised values and the estimates' errors in June; one origin here, so its slice is the window."""
+    metrics = table(spark, lakehouse, "monitoring_metrics").filter(F.col("batch_id") == "2013-05")
+    rows = {
+        (r["monitored_batch_id"], r["kind"], r["model_version"], r["feature"], r["metric"]): r
+        for r in metrics.collect()
+    }
+    estimated = {k[3]: r for k, r in rows.items() if k[:2] == ("2013-05", "slice_estimated_performance")}
+    assert set(estimated) == {"origin=EWR", "long_haul=true", "long_haul=false"}
+    window = rows[("2013-05", "estimated_performance", "1", "model", "roc_auc")]
+    sizes = {
+        k[3]: r["current_rows"]
+        for k, r in rows.items()
+        if k[:2] == ("2013-05", "slice_estimated_performance")
+    }
+    assert sizes["long_haul=true"] + sizes["long_haul=false"] == sizes["origin=EWR"] == window["current_rows"]
+    realised = {
+        (k[3], k[4]): r["value"] for k, r in rows.items() if k[:3] == ("2013-06", "slice_performance", "1")
+    }
+    whole = rows[("2013-06", "performance", "1", "model", "roc_auc")]["value"]
+    assert realised[("origin=EWR", "roc_auc")] == pytest.approx(whole)
+    assert {f for f, _ in realised} == {"origin=EWR", "long_haul=true", "long_haul=false"}
+    for feature in ("long_haul=true", "long_haul=false"):
+        may_estimate = rows[("2013-05", "slice_estimated_performance", "1", feature, "roc_auc")]["value"]
+        error = rows[("2013-06", "slice_estimated_performance", "1", feature, "estimation_error.roc_auc")]
+        assert error["value"] == pytest.approx(realised[(feature, "roc_auc")] - may_estimate)
+    june = (lakehouse / "data/08_reporting/monitoring/batches/2013-06.html").read_text()
+    summary, details = june.split('<section id="details">')
+    assert "Slices: estimated performance of this batch" in summary and "long_haul=true" in summary
+    assert "Slices: realised performance" in details and "2013-05" in details
 
 
 def test_each_monitored_version_is_profiled_once_and_then_read(lakehouse, replayed, spark):

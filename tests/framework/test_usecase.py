@@ -153,6 +153,18 @@ def test_custom_metrics_are_named_bounded_and_over_known_rows():
             parse_usecase({**MINIMAL, "monitoring": {"custom_metrics": wrong}})
 
 
+def test_slices_are_named_sql_expressions():
+    parsed = parse_usecase({**MINIMAL, "monitoring": {"slices": {"site": "site", "hot": "temp > 30"}}})
+    assert parsed.monitoring.slices == {"site": "site", "hot": "temp > 30"}
+    for wrong, message in [
+        ({"long haul": "distance > 1000"}, r"slices names \['long haul'\]: use letters"),
+        ({"hot": ""}, r"slices.hot: String should have at least 1 character"),
+        ({"hot": {"sql": "temp > 30"}}, r"slices.hot: Input should be a valid string"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            parse_usecase({**MINIMAL, "monitoring": {"slices": wrong}})
+
+
 def _loader(conf: Path):
     from lakehouse_mlops.framework.config_loader import UseCaseConfigLoader
     from lakehouse_mlops.settings import CONFIG_LOADER_ARGS

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -152,19 +152,23 @@ class CustomMetric(StrictModel):
 
 class MonitoringSpec(StrictModel):
     """Features left out of drift (e.g. calendar features drift by construction), the reference
-    window of the others, and the use case's own metrics."""
+    window of the others, the use case's own metrics, and its slices: Spark SQL expressions over the
+    scored rows (e.g. ``origin``, ``distance > 1000``) whose every value is a slice with its own
+    estimated and realised performance."""
 
     exclude: list[str] = []
     reference: DriftReferences = DriftReferences()
     custom_metrics: dict[str, CustomMetric] = {}
+    slices: dict[str, Annotated[str, Field(min_length=1)]] = {}
 
     @model_validator(mode="after")
-    def _metric_names_are_identifiers(self) -> MonitoringSpec:
-        odd = sorted(name for name in self.custom_metrics if not METRIC_NAME.fullmatch(name))
-        if odd:
-            raise ValueError(
-                f"custom_metrics names {odd}: use letters, digits and underscores (e.g. expected_loss)"
-            )
+    def _names_are_identifiers(self) -> MonitoringSpec:
+        for key, names in (("custom_metrics", self.custom_metrics), ("slices", self.slices)):
+            odd = sorted(name for name in names if not METRIC_NAME.fullmatch(name))
+            if odd:
+                raise ValueError(
+                    f"{key} names {odd}: use letters, digits and underscores (e.g. expected_loss, long_haul)"
+                )
         return self
 
 

@@ -17,7 +17,9 @@ from lakehouse_mlops.pipelines.monitoring.drift import metric, psi_positions
 from lakehouse_mlops.pipelines.monitoring.estimated import ESTIMATED
 from lakehouse_mlops.pipelines.monitoring.performance import PERFORMANCE
 from lakehouse_mlops.pipelines.monitoring.profiles import CategoricalProfile
+from lakehouse_mlops.pipelines.monitoring.slices import SLICE_ESTIMATED, SLICE_PERFORMANCE
 
+WINDOW, LANDED = {"batch_id": "2013-06", "model_version": "1"}, {"batch_id": "2013-05", "model_version": "1"}
 DECISION = {"batch_id": "2013-06", "model_name": "m", "model_version": "1", "decision": "none", "reasons": []}
 
 
@@ -159,8 +161,19 @@ def test_the_summary_comes_first_and_every_metric_table_is_folded_below():
             metric(ESTIMATED, "model", "recall", 0.4),
         ]
     )
-    page = report.render(decision, drift, pd.DataFrame(), plots, estimated, estimates)
+    slice_rows = [
+        {**metric(SLICE_ESTIMATED, "origin=JFK", "roc_auc", 0.655, current_rows=900), **WINDOW},
+        {**metric(SLICE_ESTIMATED, "origin=JFK", "roc_auc_band", 0.02, current_rows=900), **WINDOW},
+        {**metric(SLICE_ESTIMATED, "origin=JFK", "recall", 0.3, current_rows=900), **WINDOW},
+        {**metric(SLICE_PERFORMANCE, "origin=JFK", "roc_auc", 0.61, current_rows=880), **LANDED},
+        {**metric(SLICE_PERFORMANCE, "origin=JFK", "rows", 880.0, current_rows=880), **LANDED},
+        {**metric(SLICE_ESTIMATED, "origin=JFK", "estimation_error.roc_auc", -0.04), **LANDED},
+    ]
+    page = report.render(decision, drift, pd.DataFrame(), plots, estimated, estimates, slice_rows=slice_rows)
     summary, details = page.split('<section id="details">')
+    # the slices' estimates in the summary; their realised values, with the estimates' errors, folded
+    assert cells(summary, "origin=JFK")[1:5] == ["900", "0.655", "0.02", ""]
+    assert cells(details, "2013-05")[1:6] == ["1", "origin=JFK", "880", "0.61", "-0.04"]
     assert summary.index("decision: <b>alert</b>") < summary.index("Most drifted features")
     assert cells(summary, "estimated ROC AUC of this batch")[1] == "0.712 ± 0.004"
     assert (
@@ -170,7 +183,7 @@ def test_the_summary_comes_first_and_every_metric_table_is_folded_below():
     assert cells(summary, "drifted features")[1] == "1 (100% of those assessed)"
     assert summary.count("<img") == 3 and 'alt="origin"' in summary  # estimates, origin, scores
     assert "<table>" not in details.replace("<details>", "").split("</details>")[-1]  # nothing unfolded
-    assert details.count("<details><summary>") == 7 and "jensen_shannon" in details
+    assert details.count("<details><summary>") == 8 and "jensen_shannon" in details
     assert cells(summary, "custom metric alarms")[1] == "none"
     assert "Custom metrics (usecase.monitoring.custom_metrics)" in details
 

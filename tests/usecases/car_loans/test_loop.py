@@ -124,6 +124,24 @@ def test_the_cycle_scores_the_batch_with_the_champion(lakehouse, spark):
     [loss] = metrics.filter(F.col("metric") == "expected_default_loss").collect()
     assert (loss["batch_id"], loss["feature"], loss["current_rows"]) == ("2018-06", "scored", len(scored))
     assert loss["value"] == pytest.approx(((1 - approved["probability"]) * approved["loan_amount"]).sum())
+    # the shipped slices: every salary range and both loan lengths, each with its own rows' estimate
+    gold = table(spark, project, "04_gold", "features").select("loan_id", "salary_range", "loan_length")
+    rows = scored.merge(gold.toPandas(), on="loan_id")
+    sliced = table(spark, project, "05_ml", "monitoring_metrics").filter(
+        (F.col("kind") == "slice_estimated_performance") & (F.col("metric") == "roc_auc")
+    )
+    found = {r["feature"]: r for r in sliced.collect()}
+    expected = {f"salary_range={v}": n for v, n in rows["salary_range"].value_counts().items()}
+    expected["long_loan=true"] = (rows["loan_length"] > 12).sum()
+    expected["long_loan=false"] = (rows["loan_length"] <= 12).sum()
+    assert {f: r["current_rows"] for f, r in found.items()} == expected
+    for feature, row in found.items():  # slices under monitoring.slices.min_rows (200) are insufficient
+        assert row["batch_id"] == "2018-06", feature
+        if row["current_rows"] >= 200:
+            assert row["status"] == "ok" and 0.5 < row["value"] <= 1, feature
+        else:
+            assert row["status"] == "insufficient" and row["value"] is None, feature
+    assert {r["status"] for r in found.values()} == {"ok", "insufficient"}  # 60K+ €: ~80 loans of 1,000
 
 
 def test_running_the_cycle_again_changes_nothing(lakehouse):

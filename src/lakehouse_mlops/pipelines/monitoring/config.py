@@ -68,6 +68,15 @@ class Performance(StrictModel):
     bias_windows: int = Field(6, ge=0)
 
 
+class Slices(StrictModel):
+    """How the use case's slices (``usecase.monitoring.slices``) are measured."""
+
+    #: an expression with more values keeps its largest slices and adds the others up as one
+    max_values: int = Field(20, ge=1)
+    #: slices with fewer rows are reported ``insufficient`` (their figures are kept, but noisy)
+    min_rows: int = Field(200, ge=1)
+
+
 class Policy(StrictModel):
     drift_share_threshold: float = 0.3
     drift_consecutive_windows: int = 2
@@ -93,6 +102,7 @@ class MonitoringSpec(StrictModel):
     feeds: Feeds = Feeds()
     prediction: NumericDrift = NumericDrift()
     performance: Performance = Performance()
+    slices: Slices = Slices()
     policy: Policy = Policy()
 
 

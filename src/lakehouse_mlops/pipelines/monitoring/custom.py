@@ -7,7 +7,6 @@ analysed on its own first (no job), so a wrong one is named by its config key be
 
 from __future__ import annotations
 
-from pyspark.errors import AnalysisException, ParseException
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, NumericType
@@ -15,6 +14,7 @@ from pyspark.sql.types import BooleanType, NumericType
 from lakehouse_mlops.framework.errors import ConfigError
 from lakehouse_mlops.framework.usecase import SOURCE, CustomMetric
 from lakehouse_mlops.pipelines.monitoring.drift import INSUFFICIENT
+from lakehouse_mlops.pipelines.monitoring.expressions import analysed_field
 
 CUSTOM = "custom_metric"
 ROWS = "__rows"
@@ -25,14 +25,13 @@ def check_expressions(frame: DataFrame, metrics: dict[str, CustomMetric]) -> Non
     the metric's key and Spark's reason."""
     for name, metric in metrics.items():
         key = f"{SOURCE}: monitoring.custom_metrics.{name}.sql"
-        try:
-            field = frame.agg(F.expr(metric.sql).alias(name)).schema[name]
-        except (AnalysisException, ParseException) as exc:
-            reason = str(exc).splitlines()[0]
-            raise ConfigError(
-                f"{key}: `{metric.sql}` is not an aggregate Spark SQL can run over the {metric.over} rows "
-                f"({reason}); the columns there are {sorted(frame.columns)}"
-            ) from exc
+        field = analysed_field(
+            frame,
+            lambda rows: rows.agg(F.expr(metric.sql)),  # noqa: B023 - called at once
+            key,
+            metric.sql,
+            f"an aggregate Spark SQL can run over the {metric.over} rows",
+        )
         if not isinstance(field.dataType, NumericType | BooleanType):
             raise ConfigError(
                 f"{key}: `{metric.sql}` gives {field.dataType.simpleString()}, not a number: "

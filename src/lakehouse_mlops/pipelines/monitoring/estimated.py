@@ -40,11 +40,29 @@ def expected_bins(
 ) -> tuple[est.ExpectedBins, est.ExpectedConfusion]:
     """``scores`` has ``probability`` and the 0/1 predicted label ``predicted``: the expected
     positives per score bin, and the expected confusion matrix at the model's predictions."""
-    rows = (
-        scores.groupBy(score_bin(bins).alias("_bin"), F.col(predicted).cast("int").alias("_predicted"))
+    grouped = scored_bins(scores, predicted, bins, [])
+    return expected_from_bins(grouped.get((), []), calibrator, bins)
+
+
+def scored_bins(scores: DataFrame, predicted: str, bins: int, by: list[str]) -> dict[tuple, list[dict]]:
+    """Rows and score sums per fine score bin (``_bin``) and predicted label (``_predicted``), per
+    distinct value of the columns ``by``: one small Spark aggregate."""
+    collected = (
+        scores.groupBy(*by, score_bin(bins).alias("_bin"), F.col(predicted).cast("int").alias("_predicted"))
         .agg(F.count(F.lit(1)).alias("rows"), F.sum("probability").alias("score_sum"))
         .collect()
     )
+    groups: dict[tuple, list[dict]] = {}
+    for r in collected:
+        groups.setdefault(tuple(r[c] for c in by), []).append(r.asDict())
+    return groups
+
+
+def expected_from_bins(
+    rows: list[dict], calibrator: est.Calibrator, bins: int
+) -> tuple[est.ExpectedBins, est.ExpectedConfusion]:
+    """The expected positives per score bin and the expected confusion matrix of ``scored_bins``'
+    rows of one group: each bin's mean score is calibrated, and its rows carry that probability."""
     size, expected = np.zeros(bins), np.zeros(bins)
     split = {0: [0.0, 0.0], 1: [0.0, 0.0]}  # predicted → [rows, expected positives]
     for r in rows:
@@ -147,20 +165,26 @@ def estimated_drop_row(estimates: list[dict], test_roc_auc: float, settings: Per
     )
 
 
-def estimation_errors(realised: list[dict], estimates: list[dict]) -> list[dict]:
-    """realised − estimated, per window and version where both exist (``estimates``: rows of kind
-    ``estimated_performance`` stored when the window was monitored)."""
+def estimation_errors(
+    realised: list[dict], estimates: list[dict], estimate_of: dict[str, str] | None = None
+) -> list[dict]:
+    """realised − estimated, per window, version and ``feature`` (the model, or a slice) where both
+    exist (``estimates``: rows stored when the window was monitored). ``estimate_of``: the kind of
+    estimated rows each kind of realised rows is compared with (default: the whole window's)."""
+    estimate_of = estimate_of or {PERFORMANCE: ESTIMATED}
     estimated = {
-        (r["batch_id"], r["model_version"], r["metric"]): r["value"]
+        (r["kind"], r["batch_id"], r["model_version"], r["feature"], r["metric"]): r["value"]
         for r in estimates
-        if r["kind"] == ESTIMATED and r["value"] is not None
+        if r["kind"] in estimate_of.values() and r["value"] is not None
     }
     rows = []
     for r in realised:
-        if r["kind"] != PERFORMANCE or r["metric"] not in REALISED_OF or r["value"] is None:
+        kind = estimate_of.get(r["kind"])
+        if kind is None or r["metric"] not in REALISED_OF or r["value"] is None:
             continue
-        guess = estimated.get((r["batch_id"], r["model_version"], REALISED_OF[r["metric"]]))
+        found = (kind, r["batch_id"], r["model_version"], r["feature"], REALISED_OF[r["metric"]])
+        guess = estimated.get(found)
         if guess is not None:
-            error = metric(ESTIMATED, "model", f"{ESTIMATION_ERROR}.{r['metric']}", r["value"] - guess)
+            error = metric(kind, r["feature"], f"{ESTIMATION_ERROR}.{r['metric']}", r["value"] - guess)
             rows.append({**error, "batch_id": r["batch_id"], "model_version": r["model_version"]})
     return rows

@@ -20,7 +20,7 @@ from lakehouse_mlops.framework.predictions import first_scorer, scores_of
 from lakehouse_mlops.framework.usecase import LABELLED, PREVIOUS, SCORED, SEASONAL, UseCase, parse_usecase
 from lakehouse_mlops.pipelines.inference.scoring import with_probability
 from lakehouse_mlops.pipelines.ingestion.rules import parse_rules
-from lakehouse_mlops.pipelines.monitoring import custom, report
+from lakehouse_mlops.pipelines.monitoring import custom, report, slices
 from lakehouse_mlops.pipelines.monitoring import policy as rules
 from lakehouse_mlops.pipelines.monitoring.config import MonitoringSpec, parse_monitoring
 from lakehouse_mlops.pipelines.monitoring.distributions import feature_distributions
@@ -285,6 +285,32 @@ def performance_metrics(
     return rows
 
 
+def scored_batch(
+    predictions: DataFrame, features: DataFrame, monitored: dict, contract: UseCase
+) -> DataFrame:
+    """The rows the monitored version scored in the monitored batch, with their features (only that
+    batch's features are read: no scan of the whole gold table for one batch)."""
+    key, batch = contract.entity_key, contract.batch.column
+    this_batch = features.filter(F.col(batch) == monitored["batch_id"])
+    mine = scores_of(predictions, batch, monitored["batch_id"], monitored["version"])
+    return mine.join(_joined_features(this_batch, predictions, key), key)
+
+
+def labelled_windows(
+    predictions: DataFrame, labels: DataFrame, features: DataFrame, monitored: dict, contract: UseCase
+) -> DataFrame:
+    """Every version's scored rows whose labels landed with the monitored batch, with their features
+    and label."""
+    key = contract.entity_key
+    with_features = predictions.join(_joined_features(features, predictions, key), key)
+    return with_features.join(landed_labels(labels, monitored, contract), key)
+
+
+def _joined_features(features: DataFrame, predictions: DataFrame, key: str) -> DataFrame:
+    """The key and the feature columns the predictions do not already carry."""
+    return features.select(*[c for c in features.columns if c == key or c not in predictions.columns])
+
+
 def custom_metrics(
     predictions: DataFrame, labels: DataFrame, features: DataFrame, monitored: dict, usecase: dict
 ) -> list[dict]:
@@ -292,25 +318,20 @@ def custom_metrics(
     this batch, those ``over: labelled`` on every window and version whose labels landed with it —
     each row with its features (one Spark job per kind)."""
     contract = parse_usecase(usecase)
-    key, batch = contract.entity_key, contract.batch.column
+    batch = contract.batch.column
     metrics = contract.monitoring.custom_metrics
     scored_metrics = {n: m for n, m in metrics.items() if m.over == SCORED}
     labelled_metrics = {n: m for n, m in metrics.items() if m.over == LABELLED}
-    extra = [c for c in features.columns if c == key or c not in predictions.columns]
-    with_features = predictions.join(features.select(*extra), key)
     rows = []
     if scored_metrics:
-        # the monitored batch's features only: no scan of the whole gold table for one batch
-        this_batch = features.filter(F.col(batch) == monitored["batch_id"]).select(*extra)
-        mine = scores_of(predictions, batch, monitored["batch_id"], monitored["version"])
-        scored = mine.join(this_batch, key)
+        scored = scored_batch(predictions, features, monitored, contract)
         for values in custom.aggregate(scored, scored_metrics, []):
             rows += [
                 {**r, "batch_id": monitored["batch_id"], "model_version": monitored["version"]}
                 for r in custom.custom_rows(values, scored_metrics)
             ]
     if labelled_metrics:
-        labelled = with_features.join(landed_labels(labels, monitored, contract), key)
+        labelled = labelled_windows(predictions, labels, features, monitored, contract)
         for values in custom.aggregate(labelled, labelled_metrics, [batch, "model_version"]):
             rows += [
                 {**r, "batch_id": values[batch], "model_version": values["model_version"]}
@@ -319,6 +340,47 @@ def custom_metrics(
     flagged = [custom.custom_alarm(r) for r in rows if r["flagged"]]
     logger.info("batch %s: custom metric alarms %s", monitored["batch_id"], flagged or "none")
     return rows
+
+
+def slice_metrics(  # noqa: PLR0913 - the tables, the profiles (calibrator), history and settings
+    predictions: DataFrame,
+    labels: DataFrame,
+    features: DataFrame,
+    profiles: ReferenceProfiles,
+    history: DataFrame | None,
+    monitored: dict,
+    usecase: dict,
+    monitoring: dict,
+) -> list[dict]:
+    """Per slice of the use case's slicing expressions: the monitored version's estimated performance
+    on this batch, every version's realised performance on the windows whose labels landed with it,
+    and the estimates' errors there (one Spark job per kind)."""
+    spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
+    slicings = contract.monitoring.slices
+    if not slicings:
+        return []
+    predicted, target = contract.model.predicted_label, contract.label.column
+    scored = scored_batch(predictions, features, monitored, contract)
+    slices.check_expressions(scored, slicings)
+    estimated = [
+        {**r, "batch_id": monitored["batch_id"], "model_version": monitored["version"]}
+        for r in slices.estimated_slice_rows(
+            scored, slicings, predicted, profiles.calibrator, spec.performance, spec.slices
+        )
+    ]
+    labelled = labelled_windows(predictions, labels, features, monitored, contract)
+    realised = slices.realised_slice_rows(
+        labelled, slicings, target, predicted, spec.performance, spec.slices, contract.batch.column
+    )
+    stored = stored_estimates(history, slices.SLICE_ESTIMATED, {r["batch_id"] for r in realised})
+    errors = slices.slice_estimation_errors(realised, stored)
+    logger.info(
+        "batch %s: %d slice(s) estimated, %d realised",
+        monitored["batch_id"],
+        len({r["feature"] for r in estimated}),
+        len({(r["batch_id"], r["feature"]) for r in realised}),
+    )
+    return [*estimated, *realised, *errors]
 
 
 def test_baseline(name: str, version: str) -> dict[str, float]:
@@ -402,16 +464,19 @@ def _earlier_estimation(
 def estimate_errors(performance: list[dict], estimated: list[dict], history: DataFrame | None) -> list[dict]:
     """Realised − estimated for every window whose labels landed now and that was estimated when it
     was monitored (stored in ``monitoring_metrics``) or in this run."""
-    windows = sorted({r["batch_id"] for r in performance})
-    earlier = []
-    if history is not None and windows:
-        earlier = [
-            r.asDict()
-            for r in history.filter((F.col("kind") == ESTIMATED) & F.col("batch_id").isin(windows))
-            .select("batch_id", "model_version", "kind", "metric", "value")
-            .collect()
-        ]
+    earlier = stored_estimates(history, ESTIMATED, {r["batch_id"] for r in performance})
     return estimation_errors(performance, [*earlier, *estimated])
+
+
+def stored_estimates(history: DataFrame | None, kind: str, windows: set[str]) -> list[dict]:
+    """The rows of ``kind`` stored in ``monitoring_metrics`` for ``windows`` (when they were monitored)."""
+    if history is None or not windows:
+        return []
+    found = history.filter((F.col("kind") == kind) & F.col("batch_id").isin(sorted(windows)))
+    return [
+        r.asDict()
+        for r in found.select("batch_id", "model_version", "kind", "feature", "metric", "value").collect()
+    ]
 
 
 def monitoring_report(  # noqa: PLR0913 - the run's rows, the history, the decision, the histogram
@@ -423,6 +488,7 @@ def monitoring_report(  # noqa: PLR0913 - the run's rows, the history, the decis
     estimated: list[dict],
     feeds: list[dict] | None = None,
     custom_rows: list[dict] | None = None,
+    slice_rows: list[dict] | None = None,
 ) -> tuple[str, dict[str, str], plt.Figure, plt.Figure]:
     """The HTML report (latest, logged to MLflow), the same page for the per-batch archive, and the
     per-feature drift and performance-over-time plots on their own."""
@@ -449,7 +515,7 @@ def monitoring_report(  # noqa: PLR0913 - the run's rows, the history, the decis
     drift = pd.DataFrame(drift_rows)
     plots = report.figures(drift, timeline, histogram, baselines, estimates)
     page = report.render(
-        decision, drift, timeline, plots, pd.DataFrame(estimated), estimates, feeds, custom_rows
+        decision, drift, timeline, plots, pd.DataFrame(estimated), estimates, feeds, custom_rows, slice_rows
     )
     return page, {decision["batch_id"]: page}, plots["drift"], plots["performance"]
 

@@ -29,14 +29,23 @@ def performance_by_version(
 ) -> dict[str, dict]:
     """``scored`` has ``model_version``, ``probability`` and the 0/1 ``target`` (and, with
     ``predicted``, the 0/1 label each version predicted at its threshold); metrics per version."""
+    grouped = labelled_bins(scored, target, settings, predicted, ["model_version"])
+    return {version: bin_metrics(bins, settings, predicted) for (version,), bins in grouped.items()}
+
+
+def labelled_bins(
+    scored: DataFrame, target: str, settings: Performance, predicted: str | None, by: list[str]
+) -> dict[tuple, list[dict]]:
+    """The fine score bins of ``scored`` (``BIN_SUMS`` per ``_bin``) per distinct value of the columns
+    ``by``, in one Spark job."""
     labelled = scored.select(
-        "model_version",
+        *by,
         "probability",
         F.col(target).cast("double").alias("_y"),
         (F.col(predicted) if predicted else F.lit(None)).cast("double").alias("_predicted"),
     ).withColumn("_bin", score_bin(settings.score_bins))
-    bins = (
-        labelled.groupBy("model_version", "_bin")
+    collected = (
+        labelled.groupBy(*by, "_bin")
         .agg(
             F.count(F.lit(1)).alias("rows"),
             F.sum("_y").alias("positives"),
@@ -47,11 +56,15 @@ def performance_by_version(
         )
         .collect()
     )
-    result: dict[str, dict] = {}
-    for version in sorted({r["model_version"] for r in bins}):
-        rows = [r for r in bins if r["model_version"] == version]
-        result[version] = {**_metrics(rows, settings), **(_at_threshold(rows) if predicted else {})}
-    return result
+    groups: dict[tuple, list[dict]] = {}
+    for r in collected:
+        groups.setdefault(tuple(r[c] for c in by), []).append(r.asDict())
+    return dict(sorted(groups.items(), key=lambda item: tuple(str(k) for k in item[0])))
+
+
+def bin_metrics(bins: list[dict], settings: Performance, predicted: str | None = None) -> dict:
+    """The metrics of one group's bins (at the threshold too, when the predicted labels were counted)."""
+    return {**_metrics(bins, settings), **(_at_threshold(bins) if predicted else {})}
 
 
 def _at_threshold(rows: list) -> dict:
@@ -69,12 +82,13 @@ def _at_threshold(rows: list) -> dict:
 
 
 def _metrics(rows: list, settings: Performance) -> dict:
-    index = np.array([int(r["_bin"]) for r in rows])
+    index = np.array([int(r["_bin"]) for r in rows], dtype=int)
     size = np.zeros(settings.score_bins)
     positives, score_sum = np.zeros(settings.score_bins), np.zeros(settings.score_bins)
-    size[index] = [r["rows"] for r in rows]
-    positives[index] = [r["positives"] for r in rows]
-    score_sum[index] = [r["score_sum"] for r in rows]
+    # added, not assigned: merged groups (a slicing's smaller values) bring the same bin more than once
+    np.add.at(size, index, [r["rows"] for r in rows])
+    np.add.at(positives, index, [r["positives"] for r in rows])
+    np.add.at(score_sum, index, [r["score_sum"] for r in rows])
     n = size.sum()
     coarse = np.arange(settings.score_bins) * settings.calibration_bins // settings.score_bins
     c_rows = np.bincount(coarse, weights=size, minlength=settings.calibration_bins)

@@ -1,5 +1,5 @@
 """The monitoring pipeline: drift, quality, feed freshness and completeness, performance on late labels,
-the use case's custom metrics, the policy's decision, report."""
+the use case's custom metrics and slices, the policy's decision, report."""
 
 from __future__ import annotations
 
@@ -76,6 +76,21 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="measure_custom_metrics",
             ),
             node(
+                nodes.slice_metrics,
+                [
+                    "ml_predictions",
+                    "gold_labels",
+                    "gold_features",
+                    "monitoring_reference_profiles",
+                    "monitoring_history",
+                    "monitored_model",
+                    "params:usecase",
+                    "params:monitoring",
+                ],
+                "slice_rows",
+                name="measure_slices",
+            ),
+            node(
                 nodes.feed_metrics,
                 ["ingestion_audit", "monitored_model", "params:ingestion", "params:monitoring"],
                 "feed_rows",
@@ -117,6 +132,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "estimation_error_rows",
                     "feed_rows",
                     "custom_rows",
+                    "slice_rows",
                 ],
                 "ml_monitoring_metrics",
                 name="store_metrics",
@@ -138,6 +154,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "estimated_rows",
                     "feed_rows",
                     "custom_rows",
+                    "slice_rows",
                 ],
                 [
                     "monitoring_report",

@@ -13,6 +13,7 @@ import pandas as pd  # noqa: E402
 from lakehouse_mlops.framework.html import STYLE, figure_html, table_html  # noqa: E402
 from lakehouse_mlops.pipelines.monitoring.estimated import BIAS, ESTIMATED  # noqa: E402
 from lakehouse_mlops.pipelines.monitoring.performance import PERFORMANCE  # noqa: E402
+from lakehouse_mlops.pipelines.monitoring.slices import SLICE_ESTIMATED, SLICE_PERFORMANCE  # noqa: E402
 
 EFFECT = {"psi": "threshold", "jensen_shannon": "threshold"}
 #: drifted features whose reference and current distributions the summary shows
@@ -211,6 +212,60 @@ def custom_table(custom: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(custom).reindex(columns=list(CUSTOM_COLUMNS)).rename(columns=CUSTOM_COLUMNS)
 
 
+def _per_slice(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One line per ``keys``: each metric a column, with the slice's rows and status."""
+    values = rows.pivot_table(index=keys, columns="metric", values="value", aggfunc="last", dropna=False)
+    values = values.drop(columns="rows", errors="ignore")  # a realised slice's row count: as below
+    sizes = rows.groupby(keys).agg(rows=("current_rows", "max"), status=("status", "first"))
+    return values.join(sizes).reset_index()
+
+
+def estimated_slice_table(slice_rows: list[dict]) -> pd.DataFrame:
+    """This batch's estimated performance per slice (``usecase.monitoring.slices``)."""
+    rows = pd.DataFrame(
+        slice_rows or [], columns=["kind", "feature", "metric", "value", "current_rows", "status"]
+    )
+    rows = rows[(rows["kind"] == SLICE_ESTIMATED) & ~rows["metric"].str.contains(".", regex=False)]
+    if rows.empty:
+        return pd.DataFrame()
+    table = _per_slice(rows, ["feature"]).reindex(
+        columns=[
+            "feature",
+            "rows",
+            "roc_auc",
+            "roc_auc_band",
+            "precision",
+            "recall",
+            "positive_rate",
+            "status",
+        ]
+    )
+    return table.rename(
+        columns={"feature": "slice", "roc_auc": "estimated ROC AUC", "roc_auc_band": "± band (1 SE)"}
+    )
+
+
+def realised_slice_table(slice_rows: list[dict]) -> pd.DataFrame:
+    """Realised performance per slice of the windows whose labels landed now, with the error of the
+    estimate made when the window was monitored."""
+    columns = ["kind", "batch_id", "model_version", "feature", "metric", "value", "current_rows", "status"]
+    rows = pd.DataFrame(slice_rows or [], columns=columns)
+    realised = rows[rows["kind"] == SLICE_PERFORMANCE]
+    if realised.empty:
+        return pd.DataFrame()
+    keys = ["batch_id", "model_version", "feature"]
+    table = _per_slice(realised, keys)
+    errors = rows[(rows["kind"] == SLICE_ESTIMATED) & (rows["metric"] == "estimation_error.roc_auc")]
+    table = table.merge(
+        errors[keys + ["value"]].rename(columns={"value": "estimation error"}), on=keys, how="left"
+    )
+    ordered = ["batch_id", "model_version", "feature", "rows", "roc_auc", "estimation error", "precision"]
+    table = table.reindex(columns=[*ordered, "recall", "brier", "positive_rate", "status"])
+    return table.rename(
+        columns={"batch_id": "window", "model_version": "version", "feature": "slice", "roc_auc": "ROC AUC"}
+    )
+
+
 def feed_table(feeds: list[dict]) -> pd.DataFrame:
     """Freshness (``feed_missing``) and completeness (``feed_incomplete``) per feed."""
     return pd.DataFrame(feeds).reindex(columns=list(FEED_COLUMNS)).rename(columns=FEED_COLUMNS)
@@ -285,6 +340,7 @@ def render(
     estimates: pd.DataFrame | None = None,
     feeds: list[dict] | None = None,
     custom: list[dict] | None = None,
+    slice_rows: list[dict] | None = None,
 ) -> str:
     """Summary first (decision, its evidence, estimated vs realised performance, the most drifted
     features' distributions, the scores); every metric table folded below."""
@@ -294,6 +350,7 @@ def render(
     estimated = estimated if estimated is not None else pd.DataFrame()
     estimates = estimates if estimates is not None else estimates_timeline(pd.DataFrame())
     estimated_metrics = estimated_table(estimated)
+    estimated_slices, realised_slices = estimated_slice_table(slice_rows), realised_slice_table(slice_rows)
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in decision["reasons"])
     latest = (
         performance[performance["batch_id"] == performance["batch_id"].max()]
@@ -316,6 +373,10 @@ def render(
         or "<p><em>no feature drifted</em></p>",
         "<h3>Scores</h3>",
         figure_html(plots["scores"], "score distribution"),
+        '<h3 id="slices">Slices: estimated performance of this batch</h3>',
+        table_html(estimated_slices)
+        if not estimated_slices.empty
+        else "<p><em>no slices declared (usecase.monitoring.slices)</em></p>",
         "</section>",
         '<section id="details"><h2>Details</h2>',
         _folded(
@@ -330,6 +391,12 @@ def render(
             table_html(custom_table(custom))
             if custom
             else "<p><em>none declared, or no rows to aggregate</em></p>",
+        ),
+        _folded(
+            "Slices: realised performance of the windows whose labels landed now",
+            table_html(realised_slices)
+            if not realised_slices.empty
+            else "<p><em>no slices declared, or no labels landed with this batch</em></p>",
         ),
         _folded("Prediction drift", table_html(prediction)),
         _folded(
