@@ -223,7 +223,7 @@ def main() -> int:
         for name, month in runs:
             label[0] = name
             if timer is not None:
-                timer.seconds.clear()
+                timer.clear()
             start = time.perf_counter()
             result = loop.cycle(month, echo=lambda line: print("   ", line, flush=True))
             totals[name] = (time.perf_counter() - start, load())

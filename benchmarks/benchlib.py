@@ -143,19 +143,42 @@ def project_parameters() -> dict:
 
 
 class StageTimer:
-    """Kedro hooks that add up wall time per node and per dataset save/load (BENCH_PROFILE=1)."""
+    """Kedro hooks that add up wall time and Spark jobs per node and per dataset save/load
+    (BENCH_PROFILE=1). The jobs are counted with Spark job groups: each step sets its own group in
+    its thread (PySpark pins a Python thread to a JVM thread, so ThreadRunner's nodes keep apart)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         # Keyed by thread too: under the ThreadRunner two nodes may load the same dataset at once.
         self._started: dict[tuple[int, str], float] = {}
+        self._round = 0  # job groups are named per round, so a step run again is counted apart
+
+    def clear(self) -> None:
+        """Start a new round (e.g. the next cycle): times and job counts from zero."""
+        self.seconds.clear()
+        self._round += 1
+
+    def _group(self, key: str) -> str:
+        return f"bench {self._round}: {key}"
 
     def _begin(self, key: str) -> None:
         self._started[threading.get_ident(), key] = time.perf_counter()
+        _set_job_group(self._group(key))
 
     def _end(self, key: str) -> None:
+        _set_job_group(None)
         started = self._started.pop((threading.get_ident(), key))
         self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - started
+
+    def jobs(self, key: str) -> int | None:
+        """Spark jobs the step started in this round (None without Spark; the status tracker keeps
+        the last ``spark.ui.retainedJobs`` jobs, 1,000 by default)."""
+        from pyspark import SparkContext
+
+        context = SparkContext._active_spark_context
+        if context is None:
+            return None
+        return len(context.statusTracker().getJobIdsForGroup(self._group(key)))
 
     @hook_impl
     def before_node_run(self, node):
@@ -182,6 +205,23 @@ class StageTimer:
         self._end(f"save {dataset_name}")
 
     def report(self, title: str, top: int = 25) -> None:
-        print(f"\n{title}: slowest steps (node time excludes its loads and saves)")
+        print(f"\n{title}: slowest steps (node time excludes its loads and saves), Spark jobs")
         for key, seconds in sorted(self.seconds.items(), key=lambda kv: -kv[1])[:top]:
-            print(f"  {key:<50} {seconds:>7.1f} s")
+            print(f"  {key:<50} {seconds:>7.1f} s {self.jobs(key) or 0:>5} jobs")
+        counted = {key: self.jobs(key) or 0 for key in self.seconds}
+        print(f"{title}: most Spark jobs ({sum(counted.values())} in the steps above and below)")
+        for key, jobs in sorted(counted.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"  {key:<50} {jobs:>5} jobs {self.seconds[key]:>7.1f} s")
+
+
+def _set_job_group(group: str | None) -> None:
+    """The Spark job group of this thread's next jobs (None: none); nothing before Spark starts."""
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    if context is None:
+        return
+    if group is None:
+        context.setLocalProperty("spark.jobGroup.id", None)
+    else:
+        context.setJobGroup(group, group)
