@@ -115,14 +115,14 @@ def instrument(probe: Probe) -> None:
 
 
 def spark_jobs() -> int:
-    """Jobs started so far in this Spark application (0 before it starts)."""
+    """Jobs started so far in this Spark application (0 before it starts), in every job group (the
+    profile's per-step groups, hyperopt's trials): the scheduler's next job id."""
     from pyspark import SparkContext
 
     context = SparkContext._active_spark_context  # noqa: SLF001 - no public "is it running" call
     if context is None:
         return 0
-    ids = context.statusTracker().getJobIdsForGroup(None)
-    return max(ids) + 1 if ids else 0
+    return int(context._jsc.sc().dagScheduler().nextJobId())  # noqa: SLF001 - no public counter
 
 
 @functools.cache
