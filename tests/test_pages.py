@@ -128,7 +128,7 @@ def test_monitoring_report_renders(lakehouse, page):
         assert page.evaluate("img => img.complete && img.naturalWidth > 200", image.element_handle())
     # every metric table is folded below, and opens on a click
     folds = page.locator("#details details")
-    assert folds.count() == 7 and not page.locator("#details details[open]").count()
+    assert folds.count() == 8 and not page.locator("#details details[open]").count()
     drift_table = folds.first.locator("table")
     assert not drift_table.is_visible()
     folds.first.locator("summary").click()

@@ -153,7 +153,7 @@ class CustomMetric(StrictModel):
 class MonitoringSpec(StrictModel):
     """Features left out of drift (e.g. calendar features drift by construction), the reference
     window of the others, the use case's own metrics, and its slices: Spark SQL expressions over the
-    scored rows (e.g. ``origin``, ``distance > 1000``) whose every value is a slice with its own
+    scored rows (e.g. ``region``, ``amount > 1000``) whose every value is a slice with its own
     estimated and realised performance."""
 
     exclude: list[str] = []

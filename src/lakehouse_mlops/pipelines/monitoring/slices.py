@@ -1,7 +1,7 @@
 """Performance per slice (as Databricks Lakehouse Monitoring's ``slicing_exprs``).
 
 Each of the use case's slicing expressions (``usecase.monitoring.slices``: Spark SQL over the scored
-rows and their features, e.g. ``origin`` or ``distance > 1000``) splits a window by its value; every
+rows and their features, e.g. ``region`` or ``amount > 1000``) splits a window by its value; every
 value is a slice (``long_haul=true``; a null value is the slice ``long_haul=(null)``). Per slice:
 
 - the deployed version's estimated performance on the monitored batch (CBPE with the version's
