@@ -134,6 +134,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_maintenance.py   # kedro maintain: files/bytes, cycle time, the guard's cost
 	$(BIN)/python benchmarks/bench_cycle.py         # where a cycle's time goes: per stage JVM, jobs, commits, MLflow
 	$(BIN)/python benchmarks/bench_validation.py    # the driver cost of ingestion's validation plans
+	$(BIN)/python benchmarks/bench_ingestion_jobs.py  # Spark jobs of an ingestion run: all new, 3 feeds, nothing new
 
 # The deployable bundle in dist/ (wheel, .zip of it, conf tarball, spark-submit entry point).
 package: setup

@@ -87,8 +87,15 @@ def test_pending_batches_are_those_whose_files_differ_from_a_successful_audit(sp
             ("f", "2013-01", ["f/2013-01/a.csv"], "ok"),
             ("f", "2013-02", ["f/2013-02/b.csv"], "ok"),  # a file landed late in the batch since
             ("other", "2013-03", ["x"], "ok"),
+            ("f", "2013-04", ["f/2013-04/c.csv"], "mismatch"),  # a failed audit completes nothing
         ],
         "feed string, _batch_id string, files array<string>, status string",
     )
-    assert audit.pending_batches(in_bronze, state, "f") == {"2013-02"}
-    assert audit.pending_batches(in_bronze, None, "f") == {"2013-01", "2013-02"}
+    audited = audit.audited_batches(state)
+    assert audited == {
+        "f": {"2013-01": ["f/2013-01/a.csv"], "2013-02": ["f/2013-02/b.csv"]},
+        "other": {"2013-03": ["x"]},
+    }
+    assert audit.pending_batches(in_bronze, audited["f"]) == {"2013-02"}
+    assert audit.pending_batches(in_bronze, {}) == {"2013-01", "2013-02"}
+    assert audit.audited_batches(None) == {}

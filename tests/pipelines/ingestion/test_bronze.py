@@ -100,7 +100,7 @@ def test_a_file_that_fails_to_load_is_rejected_by_name_and_the_others_are_read(s
     rows, reports = land_files_to_bronze(
         {"2013-01/a.csv": broken, "2013-01/b.csv": LandingCsvDataset(filepath=str(good)).load},
         None,
-        None,
+        {},
         params["ingestion"],
         params["usecase"],
         feed_name="flights",
@@ -128,3 +128,20 @@ def test_the_landing_zone_reads_any_letter_case_of_the_suffix_and_names_what_it_
         ).load()
         == {}
     )
+
+
+def test_the_settled_files_of_every_feed_come_from_one_read_of_the_file_log(spark):
+    log = spark.createDataFrame(
+        [
+            ("flights", "flights/2013-01/empty.csv", "aa", bronze.NO_ROWS),
+            ("flights", "flights/2013-01/a.csv", "bb", bronze.INGESTED),
+            ("weather", "weather/2013-01/empty.csv", "cc", bronze.NO_ROWS),
+            ("weather", "weather/2013-01/bad.csv", "dd", bronze.REJECTED),
+        ],
+        "feed string, source_file string, sha256 string, status string",
+    )
+    assert bronze.settled_files(log) == {
+        "flights": {"flights/2013-01/empty.csv": "aa"},
+        "weather": {"weather/2013-01/empty.csv": "cc"},
+    }
+    assert bronze.settled_files(None) == {}

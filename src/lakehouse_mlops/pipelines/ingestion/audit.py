@@ -21,6 +21,7 @@ from lakehouse_mlops.pipelines.ingestion.bronze import DUPLICATE_FILE, FAILED, I
 from lakehouse_mlops.pipelines.ingestion.silver import DUPLICATE, QUARANTINE, SILVER, SUPERSEDED
 
 OK, MISMATCH = "ok", "mismatch"
+BRONZE_TABLE, SILVER_TABLE, QUARANTINE_TABLE = "bronze", "silver", "quarantine"
 AUDIT_SCHEMA = StructType(
     [
         StructField("feed", StringType(), False),
@@ -59,13 +60,20 @@ def files_by_batch(file_reports: list[dict]) -> dict[str, list[str]]:
     return {batch: sorted(names) for batch, names in files.items()}
 
 
-def pending_batches(in_bronze: dict[str, list[str]], audit_state: DataFrame | None, feed: str) -> set[str]:
-    """Batches whose bronze files are not exactly the files of a successful audit."""
-    done = {}
-    if audit_state is not None:
-        rows = audit_state.filter((F.col("feed") == feed) & (F.col("status") == OK)).collect()
-        done = {r["_batch_id"]: list(r["files"]) for r in rows}
-    return {batch for batch, files in in_bronze.items() if done.get(batch) != files}
+def audited_batches(audit_state: DataFrame | None) -> dict[str, dict[str, list[str]]]:
+    """feed → batch → its files at its last successful audit, for every feed in one read of the audit."""
+    if audit_state is None:
+        return {}
+    audited: dict[str, dict[str, list[str]]] = {}
+    for r in audit_state.filter(F.col("status") == OK).select("feed", "_batch_id", "files").collect():
+        audited.setdefault(r["feed"], {})[r["_batch_id"]] = list(r["files"])
+    return audited
+
+
+def pending_batches(in_bronze: dict[str, list[str]], audited: dict[str, list[str]]) -> set[str]:
+    """Batches whose bronze files are not exactly the files of a successful audit (``audited``: one
+    feed's entry of :func:`audited_batches`)."""
+    return {batch for batch, files in in_bronze.items() if audited.get(batch) != files}
 
 
 def audit_feeds(
@@ -77,8 +85,8 @@ def audit_feeds(
     """One audit row per feed and batch ingested now: landed = silver + quarantined + duplicates,
     and the tables hold what the validation said it wrote.
 
-    Three Spark jobs for all feeds (bronze rows and files, silver rows, quarantine rows, each one
-    grouped count over the batches being audited) instead of three per feed.
+    One grouped count for all feeds and tables (bronze rows and files, silver rows, quarantine rows
+    of the batches being audited), not one per table or feed.
     """
     by_batch: dict[tuple[str, str], dict[str, int]] = {}
     for feed, rows in counts.items():
@@ -87,9 +95,12 @@ def audit_feeds(
     if not by_batch:
         return []
     batches = {feed: sorted(b for f, b in by_batch if f == feed) for feed in counts}
-    landed, files = _bronze_by_batch(bronze, batches)
-    in_silver = _rows_by_batch({f: t for f, t in silver.items() if t is not None}, batches)
-    in_quarantine = _quarantined_by_batch(quarantine, batches)
+    tables = _table_counts(bronze, {f: t for f, t in silver.items() if t is not None}, quarantine, batches)
+    landed, in_silver, in_quarantine = (
+        {(feed, batch): c["rows"] for (t, feed, batch), c in tables.items() if t == table}
+        for table in (BRONZE_TABLE, SILVER_TABLE, QUARANTINE_TABLE)
+    )
+    files = {(feed, batch): c["files"] for (t, feed, batch), c in tables.items() if t == BRONZE_TABLE}
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = []
     for feed, batch in sorted(by_batch):
@@ -125,44 +136,45 @@ def _of_batches(tables: dict[str, DataFrame], batches: dict[str, list[str]]) -> 
     ]
 
 
-def _bronze_by_batch(
-    bronze: dict[str, DataFrame], batches: dict[str, list[str]]
-) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], list[str]]]:
-    """Rows and files per (feed, batch), in one job over the batches' bronze partitions."""
-    parts = [p.select("_feed", "_batch_id", "_source_file") for p in _of_batches(bronze, batches)]
+def _table_counts(
+    bronze: dict[str, DataFrame],
+    silver: dict[str, DataFrame],
+    quarantine: DataFrame | None,
+    batches: dict[str, list[str]],
+) -> dict[tuple[str, str, str], dict]:
+    """(table, feed, batch) → rows, and for bronze the batch's sorted files: one query over the audited
+    batches of every feed's bronze and silver tables and of the quarantine."""
+    no_file = F.lit(None).cast("string")
+    parts = [
+        p.select(F.lit(table).alias("_table"), "_feed", "_batch_id", file.alias("_file"))
+        for table, tables, file in (
+            (BRONZE_TABLE, bronze, F.col("_source_file")),
+            (SILVER_TABLE, silver, no_file),
+        )
+        for p in _of_batches(tables, batches)
+    ]
+    if quarantine is not None:
+        wanted = reduce(
+            lambda acc, cond: acc | cond,
+            [(F.col("source_table") == f) & F.col("_batch_id").isin(b) for f, b in batches.items() if b],
+        )
+        parts.append(
+            quarantine.filter(wanted).select(
+                F.lit(QUARANTINE_TABLE).alias("_table"),
+                F.col("source_table").alias("_feed"),
+                "_batch_id",
+                no_file.alias("_file"),
+            )
+        )
     if not parts:
-        return {}, {}
+        return {}
     rows = (
         reduce(DataFrame.unionByName, parts)
-        .groupBy("_feed", "_batch_id")
-        .agg(F.count("*").alias("rows"), F.array_sort(F.collect_set("_source_file")).alias("files"))
+        .groupBy("_table", "_feed", "_batch_id")
+        .agg(F.count("*").alias("rows"), F.array_sort(F.collect_set("_file")).alias("files"))
         .collect()
     )
-    return (
-        {(r["_feed"], r["_batch_id"]): r["rows"] for r in rows},
-        {(r["_feed"], r["_batch_id"]): list(r["files"]) for r in rows},
-    )
-
-
-def _rows_by_batch(tables: dict[str, DataFrame], batches: dict[str, list[str]]) -> dict[tuple[str, str], int]:
-    parts = [p.select("_feed", "_batch_id") for p in _of_batches(tables, batches)]
-    if not parts:
-        return {}
-    rows = reduce(DataFrame.unionByName, parts).groupBy("_feed", "_batch_id").count().collect()
-    return {(r["_feed"], r["_batch_id"]): r["count"] for r in rows}
-
-
-def _quarantined_by_batch(
-    quarantine: DataFrame | None, batches: dict[str, list[str]]
-) -> dict[tuple[str, str], int]:
-    if quarantine is None:
-        return {}
-    wanted = reduce(
-        lambda acc, cond: acc | cond,
-        [(F.col("source_table") == feed) & F.col("_batch_id").isin(b) for feed, b in batches.items() if b],
-    )
-    rows = quarantine.filter(wanted).groupBy("source_table", "_batch_id").count().collect()
-    return {(r["source_table"], r["_batch_id"]): r["count"] for r in rows}
+    return {(r._table, r._feed, r._batch_id): {"rows": r.rows, "files": list(r.files)} for r in rows}
 
 
 def summarize(audits: list[dict], files: list[dict]) -> dict:

@@ -71,12 +71,15 @@ def ingested_files(bronze: DataFrame | None) -> dict[str, tuple[str, str]]:
     return {r["_source_file"]: (r["_batch_id"], r["_file_sha256"]) for r in rows}
 
 
-def settled_files(file_log: DataFrame | None, feed_name: str) -> dict[str, str]:
-    """source file → sha256 of the feed's files logged with no data rows (never in bronze)."""
+def settled_files(file_log: DataFrame | None) -> dict[str, dict[str, str]]:
+    """feed → source file → sha256 of the files logged with no data rows (never in bronze), for every
+    feed in one read of the log."""
     if file_log is None:
         return {}
-    rows = file_log.filter((F.col("feed") == feed_name) & (F.col("status") == NO_ROWS)).collect()
-    return {r["source_file"]: r["sha256"] for r in rows}
+    settled: dict[str, dict[str, str]] = {}
+    for r in file_log.filter(F.col("status") == NO_ROWS).select("feed", "source_file", "sha256").collect():
+        settled.setdefault(r["feed"], {})[r["source_file"]] = r["sha256"]
+    return settled
 
 
 def landing_files(

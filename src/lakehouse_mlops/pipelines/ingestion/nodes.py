@@ -29,10 +29,20 @@ logger = logging.getLogger(__name__)
 UNREADABLE = (csv.Error, UnicodeError, OSError, ValueError, PySparkException, Py4JError)
 
 
+def read_settled_files(file_log_state: DataFrame | None) -> dict[str, dict[str, str]]:
+    """The files the log settled with no data rows, per feed: read once for all feeds' landing."""
+    return bronze.settled_files(file_log_state)
+
+
+def read_audited_batches(audit_state: DataFrame | None) -> dict[str, dict[str, list[str]]]:
+    """Each feed's batches and their files at their last successful audit: read once for all feeds."""
+    return audit.audited_batches(audit_state)
+
+
 def land_files_to_bronze(
     landing: Mapping[str, Callable[[], LandedFile]],
     bronze_state: DataFrame | None,
-    file_log_state: DataFrame | None,
+    settled_files: Mapping[str, Mapping[str, str]],
     ingestion: dict,
     usecase: dict,
     feed_name: str,
@@ -49,7 +59,7 @@ def land_files_to_bronze(
     rules, cadence = parse_rules(ingestion), parse_usecase(usecase).batch.cadence
     feed = rules.feed(feed_name)
     known = bronze.ingested_files(bronze_state)
-    settled = bronze.settled_files(file_log_state, feed_name)
+    settled = settled_files.get(feed_name, {})
     seen_sha = {sha: path for path, (_, sha) in known.items()}
     parts, reports = [], []
     for source_file, batch_id, load in bronze.landing_files(landing, feed_name):
@@ -140,7 +150,7 @@ def _land_one(
 def validate_batches(
     bronze_table: DataFrame,
     file_reports: list[dict],
-    audit_state: DataFrame | None,
+    audited_batches: Mapping[str, Mapping[str, list[str]]],
     ingestion: dict,
     feed_name: str,
     **references: DataFrame,
@@ -154,7 +164,7 @@ def validate_batches(
     """
     rules = parse_rules(ingestion)
     feed = rules.feed(feed_name)
-    pending = audit.pending_batches(audit.files_by_batch(file_reports), audit_state, feed_name)
+    pending = audit.pending_batches(audit.files_by_batch(file_reports), audited_batches.get(feed_name, {}))
     rows = bronze_table.filter(F.col("_batch_id").isin(sorted(pending)))
     classified = classify(rows, feed, references, rules.null_tokens)
     # Counted, merged into silver and written to quarantine: computed once, not three times.

@@ -43,7 +43,7 @@ def _feed_nodes(feed: str, referenced: tuple[str, ...]) -> list[Node]:
             inputs={
                 "landing": f"landing_{feed}",
                 "bronze_state": f"bronze_{feed}_state",
-                "file_log_state": "ingestion_file_log_state",
+                "settled_files": "ingestion_settled_files",
                 "ingestion": "params:ingestion",
                 "usecase": "params:usecase",
             },
@@ -56,7 +56,7 @@ def _feed_nodes(feed: str, referenced: tuple[str, ...]) -> list[Node]:
             inputs={
                 "bronze_table": f"bronze_{feed}",
                 "file_reports": f"file_reports_{feed}",
-                "audit_state": "ingestion_audit_state",
+                "audited_batches": "ingestion_audited_batches",
                 "ingestion": "params:ingestion",
                 **references,
             },
@@ -73,6 +73,21 @@ def create_pipeline(rules: IngestionRules, **kwargs) -> Pipeline:
     per_feed = [n for feed, referenced in graph.items() for n in _feed_nodes(feed, referenced)]
     return Pipeline(
         [
+            # the file log and the audit as they were before this run, read once for every feed
+            node(
+                nodes.read_settled_files,
+                inputs="ingestion_file_log_state",
+                outputs="ingestion_settled_files",
+                name="read_settled_files",
+                tags=["bronze"],
+            ),
+            node(
+                nodes.read_audited_batches,
+                inputs="ingestion_audit_state",
+                outputs="ingestion_audited_batches",
+                name="read_audited_batches",
+                tags=["silver"],
+            ),
             *per_feed,
             node(
                 nodes.collect_quarantine,
