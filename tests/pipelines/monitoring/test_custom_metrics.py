@@ -12,7 +12,7 @@ from lakehouse_mlops.framework.errors import ConfigError
 from lakehouse_mlops.pipelines.monitoring import decision as monitoring_decision
 from lakehouse_mlops.pipelines.monitoring import report
 from lakehouse_mlops.pipelines.monitoring.config import parse_monitoring
-from lakehouse_mlops.pipelines.monitoring.nodes import custom_metrics
+from lakehouse_mlops.pipelines.monitoring.nodes import custom_metrics, labelled_batches
 from lakehouse_mlops.pipelines.monitoring.policy import ALERT, History, WindowSignals, policy_decision
 
 MONITORED = {"name": "loans", "batch_id": "2018-09", "version": "2"}
@@ -78,13 +78,10 @@ def tables(spark):
 
 def measure(spark_frames: dict, monitored: dict, metrics: dict) -> list[dict]:
     """The node on the test's Spark tables."""
-    return custom_metrics(
-        spark_frames["predictions"],
-        spark_frames["labels"],
-        spark_frames["features"],
-        monitored,
-        usecase(metrics),
-    )
+    contract = usecase(metrics)
+    predictions, labels = spark_frames["predictions"], spark_frames["labels"]
+    windows = labelled_batches(predictions, labels, monitored, contract)
+    return custom_metrics(predictions, labels, spark_frames["features"], windows, monitored, contract)
 
 
 def test_scored_and_labelled_metrics_equal_pandas_and_bounds_flag(tables):
@@ -132,6 +129,17 @@ def test_a_metric_out_of_bounds_alerts_and_is_reported_never_retrains(tables):
     assert monitoring_decision.signals([], [], MONITORED, {}, custom_rows=older)["custom_alarms"] == []
     table = report.custom_table(rows)
     assert list(table.columns) == list(report.CUSTOM_COLUMNS.values()) and len(table) == 4
+
+
+def test_the_labelled_windows_are_the_batches_of_the_rows_whose_labels_landed(tables):
+    _, spark_frames = tables
+    predictions, labels = spark_frames["predictions"], spark_frames["labels"]
+    assert labelled_batches(predictions, labels, MONITORED, usecase(METRICS)) == ["2018-07"]
+    earlier = {**MONITORED, "batch_id": "2018-08"}  # no label landed with it
+    assert labelled_batches(predictions, labels, earlier, usecase(METRICS)) == []
+    # with no labelled window the labelled metrics' expressions are still checked
+    with pytest.raises(ConfigError, match="default_loss.sql"):
+        measure(spark_frames, earlier, {"default_loss": {"sql": "sum(amont)", "over": "labelled"}})
 
 
 def test_a_window_without_rows_is_insufficient(tables, spark):

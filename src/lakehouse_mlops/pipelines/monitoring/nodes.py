@@ -15,6 +15,7 @@ from lakehouse_mlops.framework import model_registry as registry
 from lakehouse_mlops.framework.batches import shift_batch
 from lakehouse_mlops.framework.errors import LakehouseError
 from lakehouse_mlops.framework.examples import TimeWindows, labelled_rows
+from lakehouse_mlops.framework.gold import LABEL_BATCH
 from lakehouse_mlops.framework.lineage import load_pinned
 from lakehouse_mlops.framework.predictions import first_scorer, scores_of
 from lakehouse_mlops.framework.usecase import LABELLED, PREVIOUS, SCORED, SEASONAL, UseCase, parse_usecase
@@ -64,8 +65,6 @@ SCORE_HISTOGRAM_BINS = 20
 SCORE_HISTOGRAM_EDGES = np.array([i / SCORE_HISTOGRAM_BINS for i in range(SCORE_HISTOGRAM_BINS + 1)])
 #: the tables whose pinned versions (in the model version's lineage) hold the reference window
 REFERENCE_TABLE, LABELS_TABLE = "gold_features", "gold_labels"
-#: the gold_labels column naming the batch a label landed with (framework contract)
-LABEL_BATCH = "label_batch_id"
 
 
 def monitored_model(predictions: DataFrame, usecase: dict, monitoring: dict) -> dict:
@@ -258,15 +257,35 @@ def landed_labels(labels: DataFrame, monitored: dict, contract: UseCase) -> Data
     return landed.select(contract.entity_key, target)
 
 
-def performance_metrics(
-    predictions: DataFrame, labels: DataFrame, monitored: dict, usecase: dict, monitoring: dict
+def labelled_batches(predictions: DataFrame, labels: DataFrame, monitored: dict, usecase: dict) -> list[str]:
+    """The batches of the scored rows whose labels landed with the monitored batch: the windows whose
+    realised performance, custom metrics and slices are measured now. Found once (one small job), so
+    that each of those reads only these batches' partitions of the predictions and gold features."""
+    contract = parse_usecase(usecase)
+    key, batch = contract.entity_key, contract.batch.column
+    landed = landed_labels(labels, monitored, contract).select(key)
+    return sorted(r[0] for r in predictions.join(landed, key).select(batch).distinct().collect())
+
+
+def of_batches(table: DataFrame, batch: str, batches: list[str]) -> DataFrame:
+    """The rows of ``batches`` (a filter on the partition column: the other partitions are not read)."""
+    return table.filter(F.col(batch).isin(batches))
+
+
+def performance_metrics(  # noqa: PLR0913 - the tables, the windows, the model and settings
+    predictions: DataFrame,
+    labels: DataFrame,
+    windows: list[str],
+    monitored: dict,
+    usecase: dict,
+    monitoring: dict,
 ) -> list[dict]:
     """Performance of every version on every window whose labels landed with this batch."""
     spec, contract = parse_monitoring(monitoring), parse_usecase(usecase)
     key, target, batch = contract.entity_key, contract.label.column, contract.batch.column
-    scored = predictions.join(landed_labels(labels, monitored, contract), key)
+    scored = of_batches(predictions, batch, windows).join(landed_labels(labels, monitored, contract), key)
     rows = []
-    for window in sorted(r[0] for r in scored.select(batch).distinct().collect()):
+    for window in windows:
         measured = performance_by_version(
             scored.filter(F.col(batch) == window), target, spec.performance, contract.model.predicted_label
         )
@@ -296,13 +315,19 @@ def scored_batch(
     return mine.join(_joined_features(this_batch, predictions, key), key)
 
 
-def labelled_windows(
-    predictions: DataFrame, labels: DataFrame, features: DataFrame, monitored: dict, contract: UseCase
+def labelled_windows(  # noqa: PLR0913 - the tables, the windows, the model and the contract
+    predictions: DataFrame,
+    labels: DataFrame,
+    features: DataFrame,
+    windows: list[str],
+    monitored: dict,
+    contract: UseCase,
 ) -> DataFrame:
-    """Every version's scored rows whose labels landed with the monitored batch, with their features
-    and label."""
-    key = contract.entity_key
-    with_features = predictions.join(_joined_features(features, predictions, key), key)
+    """Every version's scored rows whose labels landed with the monitored batch (in ``windows``, from
+    :func:`labelled_batches`), with their features and label."""
+    key, batch = contract.entity_key, contract.batch.column
+    scored = of_batches(predictions, batch, windows)
+    with_features = scored.join(_joined_features(of_batches(features, batch, windows), predictions, key), key)
     return with_features.join(landed_labels(labels, monitored, contract), key)
 
 
@@ -311,8 +336,13 @@ def _joined_features(features: DataFrame, predictions: DataFrame, key: str) -> D
     return features.select(*[c for c in features.columns if c == key or c not in predictions.columns])
 
 
-def custom_metrics(
-    predictions: DataFrame, labels: DataFrame, features: DataFrame, monitored: dict, usecase: dict
+def custom_metrics(  # noqa: PLR0913 - the tables, the labelled windows, the model and the contract
+    predictions: DataFrame,
+    labels: DataFrame,
+    features: DataFrame,
+    windows: list[str],
+    monitored: dict,
+    usecase: dict,
 ) -> list[dict]:
     """The use case's custom metrics: those ``over: scored`` on the rows the monitored version scored in
     this batch, those ``over: labelled`` on every window and version whose labels landed with it —
@@ -330,8 +360,8 @@ def custom_metrics(
                 {**r, "batch_id": monitored["batch_id"], "model_version": monitored["version"]}
                 for r in custom.custom_rows(values, scored_metrics)
             ]
-    if labelled_metrics:
-        labelled = labelled_windows(predictions, labels, features, monitored, contract)
+    if labelled_metrics:  # with no labelled window too: a wrong expression is named every month
+        labelled = labelled_windows(predictions, labels, features, windows, monitored, contract)
         for values in custom.aggregate(labelled, labelled_metrics, [batch, "model_version"]):
             rows += [
                 {**r, "batch_id": values[batch], "model_version": values["model_version"]}
@@ -346,6 +376,7 @@ def slice_metrics(  # noqa: PLR0913 - the tables, the profiles (calibrator), his
     predictions: DataFrame,
     labels: DataFrame,
     features: DataFrame,
+    windows: list[str],
     profiles: ReferenceProfiles,
     history: DataFrame | None,
     monitored: dict,
@@ -368,10 +399,12 @@ def slice_metrics(  # noqa: PLR0913 - the tables, the profiles (calibrator), his
             scored, slicings, predicted, profiles.calibrator, spec.performance, spec.slices
         )
     ]
-    labelled = labelled_windows(predictions, labels, features, monitored, contract)
-    realised = slices.realised_slice_rows(
-        labelled, slicings, target, predicted, spec.performance, spec.slices, contract.batch.column
-    )
+    realised = []
+    if windows:
+        labelled = labelled_windows(predictions, labels, features, windows, monitored, contract)
+        realised = slices.realised_slice_rows(
+            labelled, slicings, target, predicted, spec.performance, spec.slices, contract.batch.column
+        )
     stored = stored_estimates(history, slices.SLICE_ESTIMATED, {r["batch_id"] for r in realised})
     errors = slices.slice_estimation_errors(realised, stored)
     logger.info(
