@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from kedro.framework.cli.utils import split_string
 from kedro.framework.session import KedroSession
 
 from lakehouse_mlops.framework.batches import BatchIdError, batch_range
@@ -35,11 +36,30 @@ FULL_OPTION = click.option(
     "cycle reports that cycle's outcome and skips the stages).",
 )
 VERBOSE_OPTION = click.option("--verbose", is_flag=True, help="Show every stage's full Kedro log.")
+
+
+def _params_items(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--params`` as `kedro run` reads it (``a.b=1,c=2``), repeatable: one ``key=value`` per item."""
+    items = tuple(item for value in values for item in split_string(ctx, param, value))
+    for item in items:
+        key, equals, _ = item.partition("=")
+        if not equals or not key.strip():
+            raise click.BadParameter(
+                f"item '{item}' is not key=value: give key.sub=value, several separated by commas "
+                "or with --params repeated",
+                ctx,
+                param,
+            )
+    return items
+
+
 PARAMS_OPTION = click.option(
     "--params",
     "params",
     multiple=True,
-    help="Parameter override for every stage, as `kedro run --params`: key.sub=value (repeatable).",
+    callback=_params_items,
+    help="Parameter overrides for every stage, as `kedro run --params`: key.sub=value, several "
+    "separated by commas (repeatable).",
 )
 
 
