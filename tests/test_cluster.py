@@ -1,12 +1,13 @@
 """The packaged project on a real Spark standalone cluster (a master and two workers on 127.0.0.1).
 
 Builds the deployable bundle from a copy of the project (``deploy/package.sh``, as ``make package``),
-starts the cluster, lands the small history, submits the packaged default pipeline (ingestion →
-features → training with SparkTrials → promotion), then the inference and the monitoring pipelines
-with ``--env cluster`` through spark-submit, and checks what they left on the shared path: Delta
-tables, predictions by the champion, its stored reference profile and drift metrics, the MLflow run
-with lineage, the registry's champion, and that every application really ran on the two workers.
-Stops the cluster whatever happens.
+starts the cluster, puts a copy of the small lakehouse after its history (first champion) on the shared
+path with May landed, and submits with ``--env cluster`` through spark-submit May's cycle (ingestion →
+features → inference → monitoring → training with SparkTrials → promotion, one application), then
+Kedro's packaged ``run`` of the inference pipeline for April. Checks what they left on the shared path:
+Delta tables, predictions by the champion, its stored reference profile and drift metrics, the MLflow
+run with lineage, the gate's decision and the registry's champion, and that every application really
+ran on the two workers. Stops the cluster whatever happens.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from mlflow.tracking import MlflowClient
 
 from lakehouse_mlops.platform import standalone_cluster
 from lakehouse_mlops.platform.standalone_cluster import ClusterSpec
-from lakehouse_mlops.usecases.flights import source as simulator
 from tests.conftest import PROJECT_ROOT
+from tests.reliability_helpers import STAGE_LINE
 from tests.servers import free_port
-from tests.small_lakehouse import FAST_TRAINING, PROMOTION_BARS, dotlist, land_small_month
+from tests.small_lakehouse import EAGER_POLICY, FAST_TRAINING, PROMOTION_BARS, dotlist, land_small_month
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.slow]
 
 PROJECT_FILES = ["pyproject.toml", "README.md", "src", "conf", "deploy"]
+BATCH = "2013-05"
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +98,9 @@ def completed_applications(spec: ClusterSpec, expected: int, timeout: float = 60
         time.sleep(1)
 
 
-def test_packaged_pipelines_run_on_the_standalone_cluster(bundle, cluster, tmp_path, spark):
+def test_packaged_cycle_and_pipeline_run_on_the_standalone_cluster(
+    bundle, cluster, tmp_path, spark, small_champion_lakehouse
+):
     assert sorted(p.name for p in bundle.iterdir()) == [
         "conf-lakehouse_mlops.tar.gz",
         "entrypoint.py",
@@ -104,65 +108,96 @@ def test_packaged_pipelines_run_on_the_standalone_cluster(bundle, cluster, tmp_p
         "lakehouse_mlops-0.1.0.zip",
         "log4j2.properties",
     ]
+    # the shared path holds the small lakehouse after its history (Jan–Apr, first champion), May landed
     workdir = tmp_path / "run"
-    workdir.mkdir()
     lake = workdir / "lake"
-    for month in simulator.months("2013-01", "2013-04"):
-        land_small_month(month, lake / "01_landing")
+    shutil.copytree(small_champion_lakehouse / "data", lake)
+    shutil.copy(small_champion_lakehouse / "mlflow.db", workdir / "mlflow.db")
+    land_small_month(BATCH, lake / "01_landing")
+    mlflow.set_tracking_uri(f"sqlite:///{workdir / 'mlflow.db'}")
+    client = MlflowClient()
+    first_champion = client.get_model_version_by_alias("flight_delay", "champion")
 
-    params = ",".join(dotlist({**FAST_TRAINING, **PROMOTION_BARS}))
-    output = submit(
-        cluster, bundle, workdir, ["--env", "cluster", "--params", params], tmp_path / "default.log"
-    )
+    # May's whole cycle in one application: the policy (eager) retrains, SparkTrials on the executors
+    params = ",".join(dotlist({**FAST_TRAINING, **PROMOTION_BARS, **EAGER_POLICY}))
+    cycle = ["cycle", BATCH, "--no-land", "--env", "cluster", "--params", params]
+    output = submit(cluster, bundle, workdir, cycle, tmp_path / "cycle.log")
     # the packaged build ran, not the development install
     assert f"from {bundle / 'lakehouse_mlops-0.1.0.zip'}" in output
+    stages = {stage: status for stage, status, _ in STAGE_LINE.findall(output)}
+    for stage in ("ingestion", "features", "inference", "monitoring", "training", "promotion"):
+        assert stages.get(stage) == "done", (stage, output[-4000:])
 
     # Delta tables on the shared path given by LAKEHOUSE_ROOT
     silver = spark.read.format("delta").load(str(lake / "03_silver" / "flights"))
     gold = spark.read.format("delta").load(str(lake / "04_gold" / "features"))
-    assert silver.count() > 1000
+    may = gold.filter(f"batch_id = '{BATCH}'").count()
+    assert silver.filter(f"_batch_id = '{BATCH}'").count() == may > 500
     assert gold.count() == silver.count()
     assert not (workdir / "data").exists(), "nothing may be written outside the configured root"
 
-    # MLflow: a training run with metrics and lineage, a champion in the registry
-    mlflow.set_tracking_uri(f"sqlite:///{workdir / 'mlflow.db'}")
-    client = MlflowClient()
-    experiment = client.get_experiment_by_name("lakehouse_mlops")
-    runs = client.search_runs([experiment.experiment_id], "metrics.`test_metrics.roc_auc` > 0")
-    assert len(runs) == 1
-    assert any(tag.startswith("lineage.") for tag in runs[0].data.tags)
-    champion = client.get_model_version_by_alias("flight_delay", "champion")
-    assert champion.run_id == runs[0].info.run_id
-
-    # scoring on the executors with the champion
-    inference = ["--env", "cluster", "--pipelines", "inference", "--params", "inference.batch_id=2013-04"]
-    submit(cluster, bundle, workdir, ["run", *inference], tmp_path / "inference.log")
+    # scored on the executors by the first champion, monitored against its stored reference profile
     predictions = spark.read.format("delta").load(str(lake / "05_ml" / "predictions"))
-    scored = predictions.filter("batch_id = '2013-04'")
-    assert scored.count() == gold.filter("batch_id = '2013-04'").count() > 0
-    assert {row.model_version for row in scored.select("model_version").distinct().collect()} == {
-        str(champion.version)
-    }
-
-    # monitoring on the executors: the reference profiled once and stored, the window counted by numpy
-    # in the Python workers (mapInArrow), the metrics stored
-    monitoring = ["--env", "cluster", "--pipelines", "monitoring", "--params", "monitoring.batch_id=2013-04"]
-    submit(cluster, bundle, workdir, ["run", *monitoring], tmp_path / "monitoring.log")
+    scored = predictions.filter(f"batch_id = '{BATCH}' AND model_version = '{first_champion.version}'")
+    assert scored.count() == may
     profiles = spark.read.format("delta").load(str(lake / "05_ml" / "reference_profiles"))
     assert {row.model_version for row in profiles.select("model_version").distinct().collect()} == {
-        str(champion.version)
+        str(first_champion.version)
     }
     metrics = spark.read.format("delta").load(str(lake / "05_ml" / "monitoring_metrics"))
-    drift = metrics.filter("batch_id = '2013-04' AND kind = 'data_drift' AND metric = 'drift_detected'")
+    drift = metrics.filter(f"batch_id = '{BATCH}' AND kind = 'data_drift' AND metric = 'drift_detected'")
     assert drift.count() == profiles.filter("kind = 'data_drift'").count() > 0
-    # every row of the window counted once per numeric feature (their range checks are over all rows)
-    windows = metrics.filter("batch_id = '2013-04' AND metric = 'out_of_range_share'")
-    assert {row.current_rows for row in windows.collect()} == {gold.filter("batch_id = '2013-04'").count()}
+    # every row of the window counted by numpy in the Python workers (mapInArrow), once per feature
+    windows = metrics.filter(f"batch_id = '{BATCH}' AND metric = 'out_of_range_share'")
+    assert {row.current_rows for row in windows.collect()} == {may}
 
-    # the three applications finished on the cluster, and both workers ran tasks of each with the
-    # packaged code shipped to them (a worker keeps a folder per application and executor)
-    finished = completed_applications(cluster, expected=3)
-    assert [app["state"] for app in finished] == ["FINISHED"] * 3
+    # MLflow: May's training run with lineage into the shared path, registered and judged by the gate
+    experiment = client.get_experiment_by_name("lakehouse_mlops")
+    runs = client.search_runs([experiment.experiment_id], "metrics.`test_metrics.roc_auc` > 0")
+    (retrained,) = [run for run in runs if run.info.run_id != first_champion.run_id]
+    lineage = {
+        k: v for k, v in retrained.data.tags.items() if k.startswith("lineage.") and k.endswith(".path")
+    }
+    assert lineage and all(path.startswith(str(lake)) for path in lineage.values()), lineage
+    (candidate,) = [
+        v for v in client.search_model_versions("name='flight_delay'") if v.run_id == retrained.info.run_id
+    ]
+    decisions = spark.read.format("delta").load(str(lake / "05_ml" / "decisions"))
+    (judged,) = decisions.filter(
+        f"kind = 'promotion' AND candidate_version = '{candidate.version}'"
+    ).collect()
+    champion = client.get_model_version_by_alias("flight_delay", "champion")
+    if stages.get("rescoring") == "done":  # promoted: May scored again by the new champion
+        assert champion.version == candidate.version, judged
+        assert (
+            predictions.filter(f"batch_id = '{BATCH}' AND model_version = '{champion.version}'").count()
+            == may
+        )
+    else:
+        assert champion.version == first_champion.version, judged
+
+    # Kedro's packaged `run`: April (history, never scored) by the champion on the executors
+    inference = [
+        "run",
+        "--env",
+        "cluster",
+        "--pipelines",
+        "inference",
+        "--params",
+        "inference.batch_id=2013-04",
+    ]
+    submit(cluster, bundle, workdir, inference, tmp_path / "inference.log")
+    predictions = spark.read.format("delta").load(str(lake / "05_ml" / "predictions"))
+    april = predictions.filter("batch_id = '2013-04'")
+    assert april.count() == gold.filter("batch_id = '2013-04'").count() > 0
+    assert {row.model_version for row in april.select("model_version").distinct().collect()} == {
+        str(champion.version)
+    }
+
+    # both applications finished on the cluster, and both workers ran tasks of each with the packaged
+    # code shipped to them (a worker keeps a folder per application and executor)
+    finished = completed_applications(cluster, expected=2)
+    assert [app["state"] for app in finished] == ["FINISHED"] * 2
     for app in finished:
         for worker in ("worker-1", "worker-2"):
             (executor,) = (cluster.state_dir / worker / app["id"]).iterdir()
